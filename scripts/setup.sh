@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what cnnlstm needs on Debian 12 (run as root). Idempotent: packages already present
+# are left alone. Pass --pytorch to also install Debian's PyTorch, which only the golden-file
+# generator (tests/golden/) and the side-by-side benchmark (benchmarks/) use.
+set -euo pipefail
+
+packages=(cmake make g++ libeigen3-dev libxsimd-dev xtl-dev doctest-dev nlohmann-json3-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --pytorch) packages+=(python3-torch python3-numpy) ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --pytorch)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup.sh: all packages present"
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup.sh: installed ${missing[*]}"
