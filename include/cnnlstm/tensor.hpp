@@ -78,6 +78,7 @@ class TensorBuffer;
 template <class T, int Rank>
 class TensorRef {
  public:
+  TensorRef() : data_(nullptr), shape_{} {}
   TensorRef(const T* data, const Shape<Rank>& shape) : data_(data), shape_(shape) {}
   TensorRef(const Tensor<T, Rank>& t) : TensorRef(t.data(), t.dimensions()) {}  // NOLINT implicit
   TensorRef(const Eigen::TensorMap<Tensor<T, Rank>>& t)                         // NOLINT implicit

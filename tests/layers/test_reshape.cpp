@@ -34,8 +34,8 @@ TEST_CASE("Concat joins along features, splits gradients back, and checks row co
   Tensor<double, 2> a(2, 1), b(2, 2);
   a.setValues({{1}, {2}});
   b.setValues({{3, 4}, {5, 6}});
-  Concat<double> concat;
-  const auto y = concat.forward(a, b, Context::evaluation());
+  Concat<double, 2> concat;
+  const auto y = concat.forward({a, b}, Context::evaluation());
   CHECK(y.shape() == Shape<2>{2, 3});
   CHECK(y(1, 0) == 2.0);
   CHECK(y(1, 2) == 6.0);
@@ -44,5 +44,5 @@ TEST_CASE("Concat joins along features, splits gradients back, and checks row co
   CHECK(db(0, 1) == 4.0);
   Tensor<double, 2> c(3, 2);
   c.setZero();
-  CHECK_THROWS_AS(concat.forward(a, c, Context::evaluation()), ShapeError);
+  CHECK_THROWS_AS(concat.forward({a, c}, Context::evaluation()), ShapeError);
 }

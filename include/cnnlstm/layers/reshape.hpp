@@ -2,9 +2,9 @@
 // The plumbing between the model's layers; none has parameters.
 //   Flatten       (N, C, H, W) -> (N, C*H*W)      PyTorch's x.view(N, -1)
 //   LastTimeStep  (N, T, H)    -> (N, H)          PyTorch's out[:, -1, :]
-//   Concat        (N, A), (N, B) -> (N, A + B)    PyTorch's torch.cat([a, b], dim=1)
+//   Concat        (N, A), (N, B), ... -> (N, A + B + ...)   PyTorch's torch.cat([a, b], dim=1)
 
-#include <utility>
+#include <array>
 
 #include "../context.hpp"
 #include "../tensor.hpp"
@@ -59,37 +59,56 @@ class LastTimeStep {
   TensorBuffer<T, 3> dx_;
 };
 
-template <class T>
+// Joins K feature matrices side by side, in order.
+template <class T, std::size_t K>
 class Concat {
  public:
-  TensorRef<T, 2> forward(TensorRef<T, 2> a, TensorRef<T, 2> b, const Context&) {
-    require_shape(a.dimension(0) == b.dimension(0), "Concat",
-                  "a second input with " + std::to_string(a.dimension(0)) + " rows", b.shape());
-    const Index n = a.dimension(0);
-    width_a_ = a.dimension(1);
-    width_b_ = b.dimension(1);
-    y_.resize({n, width_a_ + width_b_});
-    auto y = y_.matrix(n, width_a_ + width_b_);
-    y.leftCols(width_a_) = a.matrix(n, width_a_);
-    y.rightCols(width_b_) = b.matrix(n, width_b_);
+  using Parts = std::array<TensorRef<T, 2>, K>;
+
+  // parts[k] (N, F_k) -> y (N, sum F_k)
+  TensorRef<T, 2> forward(const Parts& parts, const Context&) {
+    const Index n = parts[0].dimension(0);
+    Index total = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+      require_shape(parts[k].dimension(0) == n, "Concat",
+                    "part " + std::to_string(k) + " with " + std::to_string(n) + " rows",
+                    parts[k].shape());
+      widths_[k] = parts[k].dimension(1);
+      total += widths_[k];
+    }
+    y_.resize({n, total});
+    auto y = y_.matrix(n, total);
+    Index offset = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+      y.middleCols(offset, widths_[k]) = parts[k].matrix(n, widths_[k]);
+      offset += widths_[k];
+    }
     return y_;
   }
-  // dy (N, A + B) -> (da (N, A), db (N, B))
-  std::pair<TensorRef<T, 2>, TensorRef<T, 2>> backward(TensorRef<T, 2> dy) {
-    require_shape(dy.dimension(1) == width_a_ + width_b_, "Concat backward",
-                  "(N, " + std::to_string(width_a_ + width_b_) + ")", dy.shape());
+
+  // dy (N, sum F_k) -> dparts[k] (N, F_k)
+  Parts backward(TensorRef<T, 2> dy) {
+    Index total = 0;
+    for (Index w : widths_) total += w;
+    require_shape(dy.dimension(1) == total, "Concat backward",
+                  "(N, " + std::to_string(total) + ")", dy.shape());
     const Index n = dy.dimension(0);
-    da_.resize({n, width_a_});
-    db_.resize({n, width_b_});
-    const auto g = dy.matrix(n, width_a_ + width_b_);
-    da_.matrix(n, width_a_) = g.leftCols(width_a_);
-    db_.matrix(n, width_b_) = g.rightCols(width_b_);
-    return {da_, db_};
+    const auto g = dy.matrix(n, total);
+    Parts parts;
+    Index offset = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+      grads_[k].resize({n, widths_[k]});
+      grads_[k].matrix(n, widths_[k]) = g.middleCols(offset, widths_[k]);
+      parts[k] = grads_[k];
+      offset += widths_[k];
+    }
+    return parts;
   }
 
  private:
-  Index width_a_ = 0, width_b_ = 0;
-  TensorBuffer<T, 2> y_, da_, db_;
+  std::array<Index, K> widths_{};
+  std::array<TensorBuffer<T, 2>, K> grads_;
+  TensorBuffer<T, 2> y_;
 };
 
 }  // namespace cnnlstm

@@ -1,0 +1,145 @@
+#pragma once
+// Strict reading of JSON objects (configuration files, model metadata): every key must be known,
+// every value of the right type and range, and errors name the key with its path, e.g.
+//   config.json: key "model.lstm.hiden_size" is not known (did you mean "hidden_size"?)
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "errors.hpp"
+
+namespace cnnlstm {
+
+// Levenshtein distance, for did-you-mean suggestions.
+inline std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest of `known` to `word`, or "" when nothing is close.
+inline std::string closest_match(const std::string& word, const std::vector<std::string>& known) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& k : known) {
+    const std::size_t d = edit_distance(word, k);
+    if (d < best_distance) {
+      best_distance = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+// Reads the fields of one JSON object; finish() rejects keys nobody asked for.
+class JsonObjectReader {
+ public:
+  // `where` prefixes messages (a file name); `path` is the object's key path ("" at the top).
+  JsonObjectReader(const nlohmann::json& object, std::string where, std::string path = "")
+      : object_(object), where_(std::move(where)), path_(std::move(path)) {
+    if (!object_.is_object())
+      throw ConfigError(where_ + ": " + (path_.empty() ? "the document" : "\"" + path_ + "\"") +
+                        " must be a JSON object, got " + object_.type_name());
+  }
+
+  bool has(const std::string& key) {
+    known_.push_back(key);
+    return object_.contains(key) && !object_.at(key).is_null();
+  }
+
+  // Reads `key` into `out` if present (out keeps its default otherwise).
+  template <class V>
+  void read(const std::string& key, V& out) {
+    if (!has(key)) return;
+    out = convert<V>(object_.at(key), key);
+  }
+
+  // Reads a number and checks lo <= value <= hi (open bounds with the flags).
+  template <class V>
+  void read(const std::string& key, V& out, double lo, double hi, bool lo_open = false,
+            bool hi_open = false) {
+    if (!has(key)) return;
+    const V value = convert<V>(object_.at(key), key);
+    const auto v = static_cast<double>(value);
+    const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+    if (!ok)
+      throw ConfigError(where_ + ": key \"" + full(key) + "\" must be in " + (lo_open ? "(" : "[") +
+                        number(lo) + ", " + number(hi) + (hi_open ? ")" : "]") + ", got " + number(v));
+    out = value;
+  }
+
+  JsonObjectReader child(const std::string& key) {
+    known_.push_back(key);
+    return JsonObjectReader(object_.at(key), where_, full(key));
+  }
+
+  // Throws for the first key that was never asked for, suggesting the closest known one.
+  void finish() const {
+    for (const auto& item : object_.items()) {
+      if (std::find(known_.begin(), known_.end(), item.key()) != known_.end()) continue;
+      const std::string hint = closest_match(item.key(), known_);
+      throw ConfigError(where_ + ": key \"" + full(item.key()) + "\" is not known" +
+                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+    }
+  }
+
+  std::string full(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  const std::string& where() const { return where_; }
+
+ private:
+  static std::string number(double v) {
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    std::string s = std::to_string(v);
+    s.erase(s.find_last_not_of('0') + 1);
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+  }
+
+  template <class V>
+  V convert(const nlohmann::json& value, const std::string& key) const {
+    const auto fail = [&](const std::string& expected) {
+      return ConfigError(where_ + ": key \"" + full(key) + "\" must be " + expected + ", got " +
+                         value.dump());
+    };
+    if constexpr (std::is_same_v<V, bool>) {
+      if (!value.is_boolean()) throw fail("true or false");
+      return value.get<bool>();
+    } else if constexpr (std::is_integral_v<V>) {
+      if (value.is_number_integer()) return value.get<V>();
+      if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>() &&
+          std::abs(value.get<double>()) < 9e15)
+        return static_cast<V>(value.get<double>());
+      throw fail("a whole number");
+    } else if constexpr (std::is_floating_point_v<V>) {
+      if (!value.is_number()) throw fail("a number");
+      return value.get<V>();
+    } else if constexpr (std::is_same_v<V, std::string>) {
+      if (!value.is_string()) throw fail("a string");
+      return value.get<std::string>();
+    } else {  // std::vector of numbers
+      if (!value.is_array()) throw fail("a list");
+      V out;
+      for (const auto& element : value) out.push_back(convert<typename V::value_type>(element, key));
+      return out;
+    }
+  }
+
+  const nlohmann::json& object_;
+  std::string where_, path_;
+  std::vector<std::string> known_;
+};
+
+}  // namespace cnnlstm

@@ -1,0 +1,64 @@
+#pragma once
+// The LSTM branch: reads yearly remote-sensing series.
+//   x (N, T, F) -> LSTM (layers, hidden H) -> output at the last year (N, H) -> fc -> tanh -> (N, features)
+// The paper: F = 1 (EVI), 11 (phenology) or 12 (both, EVI first), H = 8, 2 layers, fc_lstm_1 8->16.
+
+#include <string>
+
+#include "branch.hpp"
+#include "layers/activation.hpp"
+#include "layers/lstm.hpp"
+#include "layers/reshape.hpp"
+
+namespace cnnlstm {
+
+struct LstmBranchOptions {
+  Index input_size = 12;    // F, features per year
+  Index hidden_size = 8;
+  Index num_layers = 2;
+  double dropout = 0.0;     // between LSTM layers, training only
+  Index features = 16;      // width of the fully connected layer
+  std::string lstm_name = "lstm";
+  std::string fc_name = "fc_lstm_1";
+};
+
+template <class T>
+class LstmBranch {
+ public:
+  using Options = LstmBranchOptions;
+  using Input = TensorRef<T, 3>;
+  static constexpr const char* input_name = "x_lstm";
+
+  LstmBranch(ParameterLayout& layout, const Options& options)
+      : options_(options),
+        lstm_(layout, options.lstm_name,
+              LstmOptions{options.input_size, options.hidden_size, options.num_layers, options.dropout}),
+        fc_(layout, options.fc_name, options.hidden_size, options.features) {}
+
+  const Options& options() const { return options_; }
+  Index output_features() const { return options_.features; }
+
+  void initialize(Parameters<T>& p, Rng& rng, const InitOptions& init) const {
+    lstm_.initialize(p, rng);
+    initialize_linear(fc_, p, rng, init);
+  }
+
+  // x (N, T, F) -> features (N, features)
+  TensorRef<T, 2> forward(const Parameters<T>& p, Input x, const Context& ctx) {
+    return tanh_.forward(fc_.forward(p, last_.forward(lstm_.forward(p, x, ctx), ctx), ctx), ctx);
+  }
+
+  // dfeatures (N, features) -> dx (N, T, F)
+  Input backward(Parameters<T>& p, TensorRef<T, 2> dfeatures) {
+    return lstm_.backward(p, last_.backward(fc_.backward(p, tanh_.backward(dfeatures))));
+  }
+
+ private:
+  Options options_;
+  LSTM<T> lstm_;
+  LastTimeStep<T> last_;
+  Linear<T> fc_;
+  Tanh<T, 2> tanh_;
+};
+
+}  // namespace cnnlstm

@@ -1,0 +1,169 @@
+#include <doctest/doctest.h>
+
+#include <cnnlstm/model.hpp>
+#include <cnnlstm/model_probe.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace cnnlstm;
+
+namespace {
+
+template <int Rank>
+TensorBuffer<double, Rank> random_input(const Shape<Rank>& shape, Rng& rng) {
+  TensorBuffer<double, Rank> b(shape);
+  for (Index i = 0; i < b.size(); ++i) b.data()[i] = rng.uniform(0.0, 1.0);
+  return b;
+}
+
+std::vector<std::pair<std::string, std::vector<Index>>> names_and_shapes(const ParameterLayout& l) {
+  std::vector<std::pair<std::string, std::vector<Index>>> out;
+  for (const auto& s : l.specs()) out.emplace_back(s.name, s.shape);
+  return out;
+}
+
+// Gradient check of a standard model built from a spec, on a small random batch.
+void check_spec_gradients(const ModelSpec& spec, Index batch, Index years) {
+  std::visit(
+      [&](auto model) {
+        using Model = decltype(model);
+        model.initialize(7);
+        Rng rng(11);
+        typename ModelProbe<Model>::Buffers inputs;
+        if constexpr (std::is_same_v<Model, CnnModel<double>>) {
+          inputs = {random_input<4>({batch, spec.cnn->in_channels, spec.cnn->patch, spec.cnn->patch}, rng)};
+        } else if constexpr (std::is_same_v<Model, LstmModel<double>>) {
+          inputs = {random_input<3>({batch, years, spec.lstm->input_size}, rng)};
+        } else {
+          inputs = {random_input<4>({batch, spec.cnn->in_channels, spec.cnn->patch, spec.cnn->patch}, rng),
+                    random_input<3>({batch, years, spec.lstm->input_size}, rng)};
+        }
+        ModelProbe<Model> probe(std::move(model), std::move(inputs));
+        const auto report = check_gradients(probe);
+        INFO(spec.variant_name() << "\n" << report.summary());
+        CHECK(report.worst_error() < 1e-6);
+      },
+      build_model<double>(spec));
+}
+
+}  // namespace
+
+TEST_CASE("CNN-LSTM_evi_lsp has the paper's tensors with PyTorch's names, shapes and order") {
+  const auto model = std::get<CnnLstmModel<float>>(build_model<float>(paper_spec("CNN-LSTM_evi_lsp")));
+  const std::vector<std::pair<std::string, std::vector<Index>>> expected{
+      {"conv1.weight", {6, 10, 2, 2}},   {"conv1.bias", {6}},
+      {"conv2.weight", {16, 6, 2, 2}},   {"conv2.bias", {16}},
+      {"fc_cnn_1.weight", {16, 64}},     {"fc_cnn_1.bias", {16}},
+      {"lstm.weight_ih_l0", {32, 12}},   {"lstm.weight_hh_l0", {32, 8}},
+      {"lstm.bias_ih_l0", {32}},         {"lstm.bias_hh_l0", {32}},
+      {"lstm.weight_ih_l1", {32, 8}},    {"lstm.weight_hh_l1", {32, 8}},
+      {"lstm.bias_ih_l1", {32}},         {"lstm.bias_hh_l1", {32}},
+      {"fc_lstm_1.weight", {16, 8}},     {"fc_lstm_1.bias", {16}},
+      {"fc_final.weight", {1, 32}},      {"fc_final.bias", {1}}};
+  CHECK(names_and_shapes(model.parameters().layout()) == expected);
+  CHECK(model.branch<0>().flattened_features() == 64);
+}
+
+TEST_CASE("the CNN and LSTM variants use the paper's module names") {
+  const auto cnn = std::get<CnnModel<float>>(build_model<float>(paper_spec("CNN")));
+  const std::vector<std::pair<std::string, std::vector<Index>>> cnn_expected{
+      {"conv1.weight", {16, 10, 2, 2}}, {"conv1.bias", {16}}, {"conv2.weight", {16, 16, 2, 2}},
+      {"conv2.bias", {16}},             {"fc1.weight", {16, 64}}, {"fc1.bias", {16}},
+      {"fc2.weight", {1, 16}},          {"fc2.bias", {1}}};
+  CHECK(names_and_shapes(cnn.parameters().layout()) == cnn_expected);
+  const auto lstm = std::get<LstmModel<float>>(build_model<float>(paper_spec("LSTM_evi")));
+  const auto& specs = lstm.parameters().layout().specs();
+  REQUIRE(specs.size() == 12);
+  CHECK(specs[0].name == "lstm.weight_ih_l0");
+  CHECK(specs[0].shape == std::vector<Index>{32, 1});
+  CHECK(specs[8].name == "fc_1.weight");
+  CHECK(specs[10].name == "fc_2.weight");
+  CHECK(specs[10].shape == std::vector<Index>{1, 16});
+  CHECK(paper_spec("LSTM_lsp").lstm->input_size == 11);
+  CHECK(paper_spec("CNN-LSTM_evi").lstm->input_size == 1);
+  for (const auto& name : paper_variant_names()) CHECK(paper_spec(name).variant_name() == name);
+}
+
+TEST_CASE("every paper variant passes the finite-difference gradient check") {
+  for (const auto& name : paper_variant_names()) check_spec_gradients(paper_spec(name), 3, 4);
+}
+
+TEST_CASE("gradient check with LSTM dropout, a bigger patch, three conv blocks, a hidden head and two outputs") {
+  ModelSpec spec = paper_spec("CNN-LSTM_evi_lsp");
+  spec.lstm->dropout = 0.3;
+  spec.lstm->num_layers = 3;
+  spec.cnn->patch = 9;
+  spec.cnn->in_channels = 3;
+  spec.cnn->conv_channels = {4, 5, 6};
+  spec.head.hidden = {7};
+  spec.head.outputs = 2;
+  check_spec_gradients(spec, 2, 3);
+  // 9 -> conv 10 -> pool 5 -> conv 6 -> pool 3 -> conv 4 -> pool 2: 6 * 2 * 2 = 24
+  const auto model = std::get<CnnLstmModel<double>>(build_model<double>(spec));
+  CHECK(model.branch<0>().flattened_features() == 24);
+}
+
+TEST_CASE("a patch too small for the conv blocks is rejected at construction, naming the sizes") {
+  ModelSpec spec = paper_spec("CNN");
+  spec.cnn->patch = 2;
+  spec.cnn->conv_channels = {4, 4, 4};
+  CHECK_THROWS_WITH_AS(build_model<float>(spec),
+                       doctest::Contains("a 2x2 patch is too small for conv block"), ConfigError);
+  CHECK_THROWS_WITH_AS(paper_spec("CNN-LSTM_evi-lsp"), doctest::Contains("did you mean \"CNN-LSTM_evi_lsp\""),
+                       ConfigError);
+}
+
+TEST_CASE("SocModel forward shapes, batch checks, determinism, copies and target scaling") {
+  auto model = std::get<CnnLstmModel<float>>(build_model<float>(paper_spec("CNN-LSTM_evi_lsp")));
+  model.initialize(314);
+  Tensor<float, 4> x_cnn(5, 10, 5, 5);
+  Tensor<float, 3> x_lstm(5, 10, 12);
+  x_cnn.setConstant(0.5f);
+  x_lstm.setConstant(0.25f);
+  const auto y = model.predict({x_cnn, x_lstm});
+  CHECK(y.shape() == Shape<2>{5, 1});
+  const float first = y(0, 0);
+  CHECK(y(4, 0) == first);  // identical inputs, identical outputs
+
+  auto same = std::get<CnnLstmModel<float>>(build_model<float>(paper_spec("CNN-LSTM_evi_lsp")));
+  same.initialize(314);
+  CHECK(same.parameters().values() == model.parameters().values());
+  same.initialize(315);
+  CHECK(same.parameters().values() != model.parameters().values());
+
+  auto copy = model;
+  copy.parameters().values()[0] += 1.0f;
+  CHECK(model.predict({x_cnn, x_lstm})(0, 0) == first);
+
+  model.set_target_scaling({{12.0}, {3.0}});
+  CHECK(model.predict({x_cnn, x_lstm})(0, 0) == doctest::Approx(first * 3.0 + 12.0));
+  CHECK_THROWS_AS(model.set_target_scaling({{1.0, 2.0}, {1.0, 1.0}}), ConfigError);
+
+  Tensor<float, 3> short_batch(4, 10, 12);
+  short_batch.setZero();
+  CHECK_THROWS_WITH_AS(model.predict({x_cnn, short_batch}),
+                       "SocModel: input x_lstm has 4 samples but x_cnn has 5", ShapeError);
+  Tensor<float, 3> wrong_features(5, 10, 11);
+  wrong_features.setZero();
+  CHECK_THROWS_WITH_AS(model.predict({x_cnn, wrong_features}), doctest::Contains("LSTM 'lstm'"), ShapeError);
+}
+
+TEST_CASE("model specs round-trip through JSON and unknown keys are named") {
+  ModelSpec spec = paper_spec("CNN-LSTM_lsp");
+  spec.head.hidden = {8};
+  const auto back = model_spec_from_json(to_json(spec), "model.json");
+  CHECK(to_json(back) == to_json(spec));
+  nlohmann::json j = to_json(spec);
+  j["lstm"]["hiden_size"] = 4;
+  CHECK_THROWS_WITH_AS(model_spec_from_json(j, "model.json"),
+                       "model.json: key \"lstm.hiden_size\" is not known (did you mean \"hidden_size\"?)",
+                       ConfigError);
+  nlohmann::json k = to_json(spec);
+  k["lstm"]["dropout"] = 1.0;
+  CHECK_THROWS_WITH_AS(model_spec_from_json(k, "model.json"),
+                       "model.json: key \"lstm.dropout\" must be in [0, 1), got 1", ConfigError);
+  nlohmann::json v = to_json(spec);
+  v["variant"] = "CNN-LSTM_evi";
+  CHECK_THROWS_WITH_AS(model_spec_from_json(v, "m"), doctest::Contains("describe CNN-LSTM_lsp"), ConfigError);
+}
