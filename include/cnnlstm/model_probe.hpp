@@ -12,13 +12,6 @@
 
 namespace cnnlstm {
 
-template <class Ref>
-struct BufferFor;
-template <class T, int Rank>
-struct BufferFor<TensorRef<T, Rank>> {
-  using type = TensorBuffer<T, Rank>;
-};
-
 template <class Model, class Inputs = typename Model::Inputs>
 class ModelProbe;
 

@@ -69,6 +69,8 @@ class SocModel {
 
   template <std::size_t I>
   auto& branch() { return std::get<I>(branches_); }
+  template <std::size_t I>
+  const auto& branch() const { return std::get<I>(branches_); }
   DenseHead<T>& head() { return head_; }
 
   // The paper's initialisation from a seed: PyTorch's defaults, Linear layers as InitOptions says.

@@ -148,4 +148,12 @@ class TensorBuffer {
   Shape<Rank> shape_;
 };
 
+// The owning buffer type for what a TensorRef views: BufferFor<TensorRef<T, R>>::type.
+template <class Ref>
+struct BufferFor;
+template <class T, int Rank>
+struct BufferFor<TensorRef<T, Rank>> {
+  using type = TensorBuffer<T, Rank>;
+};
+
 }  // namespace cnnlstm

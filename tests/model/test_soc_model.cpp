@@ -106,10 +106,11 @@ TEST_CASE("gradient check with LSTM dropout, a bigger patch, three conv blocks, 
 
 TEST_CASE("a patch too small for the conv blocks is rejected at construction, naming the sizes") {
   ModelSpec spec = paper_spec("CNN");
-  spec.cnn->patch = 2;
-  spec.cnn->conv_channels = {4, 4, 4};
+  spec.cnn->patch = 4;  // kernel 3, no padding: 4 -> conv 2 -> pool 1 -> conv block 2 cannot fit
+  spec.cnn->kernel = 3;
+  spec.cnn->padding = 0;
   CHECK_THROWS_WITH_AS(build_model<float>(spec),
-                       doctest::Contains("a 2x2 patch is too small for conv block"), ConfigError);
+                       doctest::Contains("a 4x4 patch is too small for conv block 2"), ConfigError);
   CHECK_THROWS_WITH_AS(paper_spec("CNN-LSTM_evi-lsp"), doctest::Contains("did you mean \"CNN-LSTM_evi_lsp\""),
                        ConfigError);
 }

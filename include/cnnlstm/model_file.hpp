@@ -1,0 +1,225 @@
+#pragma once
+// Standard models in safetensors files. A file saved by the library holds the parameters under
+// PyTorch's state_dict names and, in __metadata__:
+//   "format": "cnnlstm-model", "model": the ModelSpec as JSON,
+//   "target_scaling": {"mean": [...], "scale": [...]} (absent when the identity),
+//   and whatever else the caller adds (training configuration, data shapes, metrics).
+// A file exported from PyTorch (safetensors.torch.save_file(model.state_dict(), path)) has no
+// metadata: its architecture is inferred from the tensor names and shapes. Loading never runs
+// anything from the file: safetensors is data only.
+
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "io/parameter_file.hpp"
+#include "model_spec.hpp"
+
+namespace cnnlstm {
+
+template <class T>
+struct LoadedModel {
+  AnySocModel<T> model;
+  ModelSpec spec;
+  std::map<std::string, std::string> metadata;
+  bool inferred = false;  // the architecture came from tensor names (no cnnlstm metadata)
+};
+
+// The spec a standard model was built from.
+template <class Model>
+ModelSpec spec_of(const Model& model) {
+  ModelSpec spec;
+  const auto& branches = model.options().branches;
+  if constexpr (std::is_same_v<Model, CnnModel<typename Model::Scalar>>) {
+    spec.cnn = std::get<0>(branches);
+  } else if constexpr (std::is_same_v<Model, LstmModel<typename Model::Scalar>>) {
+    spec.lstm = std::get<0>(branches);
+  } else {
+    spec.cnn = std::get<0>(branches);
+    spec.lstm = std::get<1>(branches);
+  }
+  spec.head = model.options().head;
+  return spec;
+}
+
+inline nlohmann::json to_json(const TargetScaling& s) { return {{"mean", s.mean}, {"scale", s.scale}}; }
+
+inline TargetScaling target_scaling_from_json(const nlohmann::json& j, const std::string& where) {
+  JsonObjectReader r(j, where, "target_scaling");
+  TargetScaling s;
+  r.read("mean", s.mean);
+  r.read("scale", s.scale);
+  r.finish();
+  for (double v : s.scale)
+    if (!(v > 0) || !std::isfinite(v))
+      throw FormatError(where + ": target_scaling.scale must hold positive numbers");
+  for (double v : s.mean)
+    if (!std::isfinite(v)) throw FormatError(where + ": target_scaling.mean must hold finite numbers");
+  return s;
+}
+
+// Writes parameters and metadata atomically (temporary file, then rename).
+template <class Model>
+void save_model(const std::string& path, const Model& model,
+                std::map<std::string, std::string> metadata = {}) {
+  metadata["format"] = "cnnlstm-model";
+  metadata["model"] = to_json(spec_of(model)).dump();
+  if (!model.target_scaling().mean.empty()) metadata["target_scaling"] = to_json(model.target_scaling()).dump();
+  write_parameters(path, model.parameters(), metadata);
+}
+
+template <class T>
+void save_model(const std::string& path, const AnySocModel<T>& model,
+                std::map<std::string, std::string> metadata = {}) {
+  std::visit([&](const auto& m) { save_model(path, m, std::move(metadata)); }, model);
+}
+
+namespace detail {
+
+inline const std::vector<Index>& tensor_shape(const SafetensorsFile& f, const std::string& name) {
+  return f.info(name).shape;
+}
+
+// The smallest square patch that the conv blocks of `cnn` reduce to the flattened width.
+inline Index patch_for_flat_width(CnnBranchOptions cnn, Index flat_width, const std::string& where) {
+  for (Index p = 1; p <= 256; ++p) {
+    cnn.patch = p;
+    try {
+      ParameterLayout scratch;
+      if (CnnBranch<float>(scratch, cnn).flattened_features() == flat_width) return p;
+    } catch (const ConfigError&) {
+    }
+  }
+  throw FormatError(where + ": no square patch gives the " + std::to_string(flat_width) +
+                    " flattened features that " + cnn.fc_name + " expects");
+}
+
+inline CnnBranchOptions infer_cnn(const SafetensorsFile& f, const std::string& fc_name,
+                                  std::optional<Index> patch) {
+  CnnBranchOptions cnn;
+  cnn.fc_name = fc_name;
+  cnn.conv_channels.clear();
+  const auto& first = tensor_shape(f, "conv1.weight");
+  if (first.size() != 4 || first[2] != first[3])
+    throw FormatError(f.path() + ": conv1.weight must have shape (out, in, k, k), got " + shape_string(first));
+  cnn.in_channels = first[1];
+  cnn.kernel = first[2];
+  for (int k = 1; f.contains("conv" + std::to_string(k) + ".weight"); ++k)
+    cnn.conv_channels.push_back(tensor_shape(f, "conv" + std::to_string(k) + ".weight")[0]);
+  if (!f.contains(fc_name + ".weight"))
+    throw FormatError(f.path() + ": the CNN branch has no fully connected layer '" + fc_name + "'");
+  const auto& fc = tensor_shape(f, fc_name + ".weight");
+  cnn.features = fc[0];
+  const Index patch_from_weights = patch_for_flat_width(cnn, fc[1], f.path());
+  cnn.patch = patch.value_or(patch_from_weights);
+  if (patch) {
+    ParameterLayout scratch;
+    const Index width = CnnBranch<float>(scratch, cnn).flattened_features();
+    if (width != fc[1])
+      throw ShapeError(f.path() + ": " + fc_name + " expects " + std::to_string(fc[1]) +
+                       " flattened features, but a " + std::to_string(*patch) + "x" +
+                       std::to_string(*patch) + " patch gives " + std::to_string(width));
+  }
+  return cnn;
+}
+
+inline LstmBranchOptions infer_lstm(const SafetensorsFile& f, const std::string& fc_name) {
+  LstmBranchOptions lstm;
+  lstm.fc_name = fc_name;
+  lstm.input_size = tensor_shape(f, "lstm.weight_ih_l0").at(1);
+  lstm.hidden_size = tensor_shape(f, "lstm.weight_hh_l0").at(1);
+  lstm.num_layers = 0;
+  while (f.contains("lstm.weight_ih_l" + std::to_string(lstm.num_layers))) ++lstm.num_layers;
+  if (!f.contains(fc_name + ".weight"))
+    throw FormatError(f.path() + ": the LSTM branch has no fully connected layer '" + fc_name + "'");
+  lstm.features = tensor_shape(f, fc_name + ".weight").at(0);
+  return lstm;
+}
+
+}  // namespace detail
+
+// The architecture of a PyTorch export of the paper's modules, from its tensor names and shapes.
+// Stride 1, padding 1 and 2x2 pooling are the paper's (weights do not record them); the patch is
+// `patch` if given (checked against the weights), else the smallest that fits them.
+inline ModelSpec infer_spec(const SafetensorsFile& f, std::optional<Index> patch = std::nullopt) {
+  const bool has_cnn = f.contains("conv1.weight");
+  const bool has_lstm = f.contains("lstm.weight_ih_l0");
+  if (!has_cnn && !has_lstm)
+    throw FormatError(f.path() + ": neither conv1.weight nor lstm.weight_ih_l0 is in the file, so it "
+                      "holds none of the paper's models (and has no cnnlstm metadata)");
+  ModelSpec spec;
+  if (has_cnn && has_lstm) {
+    spec.cnn = detail::infer_cnn(f, "fc_cnn_1", patch);
+    spec.lstm = detail::infer_lstm(f, "fc_lstm_1");
+    spec.head.name = "fc_final";
+  } else if (has_cnn) {
+    spec.cnn = detail::infer_cnn(f, "fc1", patch);
+    spec.head.name = "fc2";
+  } else {
+    spec.lstm = detail::infer_lstm(f, "fc_1");
+    spec.head.name = "fc_2";
+  }
+  if (!f.contains(spec.head.name + ".weight"))
+    throw FormatError(f.path() + ": the head layer '" + spec.head.name + "' is missing");
+  spec.head.outputs = detail::tensor_shape(f, spec.head.name + ".weight").at(0);
+  return spec;
+}
+
+// Loads a model saved by the library or exported from PyTorch. With cnnlstm metadata the
+// tensors must match it exactly; `patch` then must equal the saved patch if given.
+template <class T>
+LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = std::nullopt) {
+  const auto file = SafetensorsFile::open(path);
+  const auto& meta = file.metadata();
+  const bool ours = meta.count("format") && meta.at("format") == "cnnlstm-model";
+  ModelSpec spec;
+  if (ours) {
+    if (!meta.count("model")) throw FormatError(path + ": the metadata has no \"model\" entry");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(meta.at("model"));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw FormatError(path + ": the metadata entry \"model\" is not valid JSON: " + e.what());
+    }
+    try {
+      spec = model_spec_from_json(j, path + " (metadata)", "model");
+    } catch (const ConfigError& e) {
+      throw FormatError(e.what());
+    }
+    if (patch && spec.cnn && spec.cnn->patch != *patch)
+      throw ShapeError(path + ": the model was trained on " + std::to_string(spec.cnn->patch) + "x" +
+                       std::to_string(spec.cnn->patch) + " patches, the input has " +
+                       std::to_string(*patch) + "x" + std::to_string(*patch));
+  } else {
+    spec = infer_spec(file, patch);
+  }
+  LoadedModel<T> loaded{build_model<T>(spec), spec, meta, !ours};
+  std::visit(
+      [&](auto& model) {
+        read_parameters(file, model.parameters());
+        for (const ParameterSpec& p : model.parameters().layout().specs())
+          for (Index i = 0; i < p.slot.size; ++i)
+            if (!std::isfinite(static_cast<double>(model.parameters().value(p.slot)[i])))
+              throw FormatError(path + ": tensor '" + p.name + "' holds a non-finite value at element " +
+                                std::to_string(i));
+        if (meta.count("target_scaling")) {
+          nlohmann::json s;
+          try {
+            s = nlohmann::json::parse(meta.at("target_scaling"));
+          } catch (const nlohmann::json::parse_error& e) {
+            throw FormatError(path + ": the metadata entry \"target_scaling\" is not valid JSON: " + e.what());
+          }
+          auto scaling = target_scaling_from_json(s, path + " (metadata)");
+          try {
+            model.set_target_scaling(std::move(scaling));
+          } catch (const ConfigError& e) {
+            throw FormatError(path + ": " + e.what());
+          }
+        }
+      },
+      loaded.model);
+  return loaded;
+}
+
+}  // namespace cnnlstm
