@@ -1,0 +1,98 @@
+// soc cv: cross-validation. Repeats training over fixed splits (the paper's five train/test index
+// pairs, --split TRAIN.npy:TEST.npy, repeatable) or k random folds (--folds K) and reports each
+// fold's test metrics and their mean and standard deviation. Model selection inside each fold
+// uses a validation share of that fold's training rows, never its test rows.
+
+#include "commands.hpp"
+#include "workflow.hpp"
+
+namespace soc {
+namespace {
+
+struct Fold {
+  std::string name;
+  Rows train, test;
+};
+
+std::vector<Fold> fixed_splits(const CommandLine& cl, Index rows) {
+  std::vector<Fold> folds;
+  for (const std::string& pair : cl.all("split")) {
+    const auto colon = pair.find(':');
+    if (colon == std::string::npos) throw UsageError("--split takes TRAIN.npy:TEST.npy, got '" + pair + "'");
+    Fold f{"split " + std::to_string(folds.size() + 1), cnnlstm::load_index_file(pair.substr(0, colon), rows),
+           cnnlstm::load_index_file(pair.substr(colon + 1), rows)};
+    cnnlstm::require_disjoint(f.train, pair.substr(0, colon), f.test, pair.substr(colon + 1));
+    folds.push_back(std::move(f));
+  }
+  return folds;
+}
+
+std::vector<Fold> random_folds(Index k, Index rows, std::uint64_t seed) {
+  if (k < 2 || k > rows) throw UsageError("--folds must be between 2 and the number of rows (" + std::to_string(rows) + ")");
+  Rows order = cnnlstm::all_rows(rows);
+  cnnlstm::Rng rng(seed ^ 0xC0FFEE);
+  rng.shuffle(order.begin(), order.end());
+  std::vector<Fold> folds;
+  for (Index f = 0; f < k; ++f) {
+    Fold fold{"fold " + std::to_string(f + 1), {}, {}};
+    for (Index i = 0; i < rows; ++i) (i % k == f ? fold.test : fold.train).push_back(order[static_cast<std::size_t>(i)]);
+    folds.push_back(std::move(fold));
+  }
+  return folds;
+}
+
+template <class Model>
+std::vector<cnnlstm::Metrics> run_fold(Model& model, const cnnlstm::TrainConfig& c, const LoadedData& d, const Fold& fold,
+                                       bool quiet) {
+  start_model(model, c);
+  const auto [fit, validation] = cnnlstm::split_validation(fold.train, c.val_fraction, c.rand_seed);
+  cnnlstm::Trainer<Model> trainer(model, c.trainer_options());
+  ProgressReport progress(quiet);
+  trainer.on_epoch = [&](const cnnlstm::EpochProgress& p) { progress(p); };
+  if (trainer.fit({cnnlstm::inputs_for<Model>(d.data), *d.data.y}, fit, validation).stopped_early) progress.finish();
+  return evaluate_rows(model, d.data, fold.test);
+}
+
+// Mean and sample standard deviation of one metric over the folds.
+nlohmann::json summarise(const std::vector<std::vector<cnnlstm::Metrics>>& per_fold, double cnnlstm::Metrics::*metric) {
+  double sum = 0, sum_sq = 0;
+  for (const auto& m : per_fold) sum += m[0].*metric;
+  const double n = static_cast<double>(per_fold.size()), mean = sum / n;
+  for (const auto& m : per_fold) sum_sq += (m[0].*metric - mean) * (m[0].*metric - mean);
+  return {{"mean", mean}, {"sd", per_fold.size() > 1 ? std::sqrt(sum_sq / (n - 1)) : 0.0}};
+}
+
+}  // namespace
+
+int run_cv(const Arguments& args) {
+  auto flags = config_flags();
+  flags.insert(flags.end(), {{"split", "TRAIN:TEST", "a fixed split as two index files", true},
+                             {"folds", "K", "k random folds over all rows (instead of --split)"},
+                             {"out", "DIR", "output folder for cv.json"}});
+  CommandLine cl("cv", "Cross-validation: trains one model per split or fold and reports test metrics, mean +- SD.", flags);
+  if (!cl.parse(args)) return 0;
+  const cnnlstm::TrainConfig c = effective_config(cl);
+  const std::string dir = output_folder(cl.required("out"));
+  const LoadedData d = load_training_data(c);
+  if (cl.has("split") == cl.has("folds")) throw UsageError("give either --split (repeatable) or --folds K");
+  const auto folds = cl.has("split") ? fixed_splits(cl, d.data.rows)
+                                     : random_folds(*cl.integer("folds", 2, 1'000'000), d.data.rows, c.rand_seed);
+  std::vector<std::vector<cnnlstm::Metrics>> results;
+  nlohmann::json report{{"variant", d.spec.variant_name()}, {"folds", nlohmann::json::array()}};
+  for (const Fold& fold : folds) {
+    auto model = cnnlstm::build_model<float>(d.spec);
+    results.push_back(std::visit([&](auto& m) { return run_fold(m, c, d, fold, cl.has("quiet")); }, model));
+    report["folds"].push_back({{"name", fold.name}, {"train_rows", fold.train.size()}, {"test_rows", fold.test.size()},
+                               {"test", metrics_json(results.back())}});
+    std::cerr << fold.name << ": test RMSE " << results.back()[0].rmse << ", R2 " << results.back()[0].r2 << "\n";
+  }
+  for (const auto& [name, member] : {std::pair{"rmse", &cnnlstm::Metrics::rmse}, {"mae", &cnnlstm::Metrics::mae},
+                                     {"me", &cnnlstm::Metrics::me}, {"r2", &cnnlstm::Metrics::r2},
+                                     {"ccc", &cnnlstm::Metrics::ccc}, {"rpiq", &cnnlstm::Metrics::rpiq}})
+    report["summary"][name] = summarise(results, member);
+  write_text_file(dir + "/cv.json", report.dump(2) + "\n");
+  std::cout << report["summary"].dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace soc

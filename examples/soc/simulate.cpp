@@ -1,0 +1,48 @@
+// soc simulate: writes a simulated soil-mapping data set like the paper's (see simulate.hpp for
+// the fields and the SOC formula): x_cnn.npy, x_lstm.npy, y.npy, coordinates.npy,
+// train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names).
+
+#include "commands.hpp"
+#include "workflow.hpp"
+
+#include <cnnlstm/io/npy.hpp>
+#include <cnnlstm/simulate.hpp>
+
+namespace soc {
+
+int run_simulate(const Arguments& args) {
+  CommandLine cl("simulate", "Writes a simulated data set: 10-channel 5x5 covariate patches, 10 years of EVI and\n"
+                             "11 phenology metrics, SOC from spatial context and temporal dynamics plus noise.",
+                 {{"n", "N", "number of sites (default 2000)"},
+                  {"seed", "N", "random seed (default 314)"},
+                  {"noise", "SD", "SD of the SOC noise in g/kg (default 2.8)"},
+                  {"test-fraction", "X", "share of sites in the test split (default 0.2)"},
+                  {"out", "DIR", "output folder"}});
+  if (!cl.parse(args)) return 0;
+  cnnlstm::SimulationOptions o;
+  o.samples = cl.integer("n", 10, 10'000'000).value_or(o.samples);
+  o.seed = static_cast<std::uint64_t>(cl.integer("seed", 0, std::numeric_limits<long long>::max()).value_or(314));
+  o.noise_sd = cl.number("noise", 0, 1e3).value_or(o.noise_sd);
+  o.test_fraction = cl.number("test-fraction", 0, 1, true, true).value_or(o.test_fraction);
+  const std::string dir = output_folder(cl.required("out"));
+  const auto d = cnnlstm::simulate_soil_data(o);
+  const Index n = o.samples;
+  cnnlstm::save_npy(dir + "/x_cnn.npy", d.x_cnn.data(), {n, d.x_cnn.dimension(1), d.x_cnn.dimension(2), d.x_cnn.dimension(3)});
+  cnnlstm::save_npy(dir + "/x_lstm.npy", d.x_lstm.data(), {n, d.x_lstm.dimension(1), d.x_lstm.dimension(2)});
+  cnnlstm::save_npy(dir + "/y.npy", d.y.data(), {n});
+  cnnlstm::save_npy(dir + "/coordinates.npy", d.coordinates.data(), {n, 2});
+  cnnlstm::save_npy(dir + "/train_index.npy", d.train_index.data(), {static_cast<Index>(d.train_index.size())});
+  cnnlstm::save_npy(dir + "/test_index.npy", d.test_index.data(), {static_cast<Index>(d.test_index.size())});
+  std::ostringstream csv;
+  csv.precision(10);
+  csv << "id,x,y,soc\n";
+  for (Index i = 0; i < n; ++i) csv << i << ',' << d.coordinates(i, 0) << ',' << d.coordinates(i, 1) << ',' << d.y(i) << '\n';
+  write_text_file(dir + "/samples.csv", csv.str());
+  write_text_file(dir + "/covariates.json",
+                  nlohmann::json{{"x_cnn_channels", d.static_names}, {"x_lstm_features", d.series_names}}.dump(2) + "\n");
+  std::cerr << "soc simulate: " << n << " sites (" << d.train_index.size() << " train, " << d.test_index.size()
+            << " test) -> " << dir << "\n";
+  return 0;
+}
+
+}  // namespace soc

@@ -1,0 +1,158 @@
+#pragma once
+// The training configuration: a JSON file whose keys follow the paper's config.py where the two
+// overlap (model_name, num_channels, lstm_input_size, lstm_hidden_size, lstm_num_layers,
+// lstm_dropout, lr, batch_size, epochs, eval_interval, rand_seed), so a PyTorch user can port
+// theirs key by key, plus this library's own knobs. Every key is validated: unknown keys, wrong
+// types and out-of-range values are ConfigErrors that name the key.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "json_reader.hpp"
+#include "model_spec.hpp"
+#include "trainer.hpp"
+
+namespace cnnlstm {
+
+struct TrainConfig {
+  // The model (the paper's names). Channel and feature counts left unset follow the data.
+  std::string model_name = "CNN-LSTM_evi_lsp";
+  std::optional<Index> num_channels;
+  std::optional<Index> lstm_input_size;
+  Index lstm_hidden_size = 8;
+  Index lstm_num_layers = 2;
+  double lstm_dropout = 0.0;
+  std::vector<Index> head_hidden{};  // hidden widths of the dense head (the paper: none)
+
+  // The recipe (see docs/training.md for why these defaults).
+  double lr = 3e-3;
+  double weight_decay = 0.0;
+  Index batch_size = 32;
+  Index epochs = 300;
+  Index eval_interval = 5;
+  std::uint64_t rand_seed = 314;
+  double val_fraction = 0.1;
+  Index patience = 20;  // evaluations without improvement of the validation RMSE
+  bool shuffle = true;
+  bool standardize_targets = true;
+  bool paper_init = true;  // Xavier-uniform Linear weights, bias 0.01
+  int threads = 0;         // 0: OpenMP's default
+
+  // Data and outputs (paths; empty when not given).
+  std::string x_cnn, x_lstm, y, train_index, test_index, init, out;
+
+  TrainerOptions trainer_options() const {
+    TrainerOptions o;
+    o.epochs = epochs;
+    o.batch_size = batch_size;
+    o.adam.lr = lr;
+    o.adam.weight_decay = weight_decay;
+    o.eval_interval = eval_interval;
+    o.seed = rand_seed;
+    o.shuffle = shuffle;
+    o.patience = val_fraction > 0 ? patience : 0;
+    o.standardize_targets = standardize_targets;
+    return o;
+  }
+};
+
+inline const std::vector<std::string>& train_config_keys() {
+  static const std::vector<std::string> keys{
+      "model_name", "num_channels", "lstm_input_size", "lstm_hidden_size", "lstm_num_layers",
+      "lstm_dropout", "head_hidden", "lr", "weight_decay", "batch_size", "epochs", "eval_interval",
+      "rand_seed", "val_fraction", "patience", "shuffle", "standardize_targets", "paper_init",
+      "threads", "x_cnn", "x_lstm", "y", "train_index", "test_index", "init", "out"};
+  return keys;
+}
+
+// Applies the keys present in `j` on top of `config`; `where` names the source in messages.
+inline void apply_train_config(const nlohmann::json& j, const std::string& where, TrainConfig& c) {
+  JsonObjectReader r(j, where);
+  r.read("model_name", c.model_name);
+  paper_spec(c.model_name);  // validates the name, with a suggestion
+  Index channels = 0, features = 0;
+  if (r.has("num_channels")) {
+    r.read("num_channels", channels, 1, 1e6);
+    c.num_channels = channels;
+  }
+  if (r.has("lstm_input_size")) {
+    r.read("lstm_input_size", features, 1, 1e6);
+    c.lstm_input_size = features;
+  }
+  r.read("lstm_hidden_size", c.lstm_hidden_size, 1, 1e5);
+  r.read("lstm_num_layers", c.lstm_num_layers, 1, 100);
+  r.read("lstm_dropout", c.lstm_dropout, 0.0, 1.0, false, true);
+  r.read("head_hidden", c.head_hidden);
+  r.read("lr", c.lr, 0.0, 10.0, true);
+  r.read("weight_decay", c.weight_decay, 0.0, 10.0);
+  r.read("batch_size", c.batch_size, 1, 1e7);
+  r.read("epochs", c.epochs, 0, 1e8);
+  r.read("eval_interval", c.eval_interval, 1, 1e8);
+  r.read("rand_seed", c.rand_seed, 0, 1.8e19);
+  r.read("val_fraction", c.val_fraction, 0.0, 1.0, false, true);
+  r.read("patience", c.patience, 0, 1e8);
+  r.read("shuffle", c.shuffle);
+  r.read("standardize_targets", c.standardize_targets);
+  r.read("paper_init", c.paper_init);
+  r.read("threads", c.threads, 0, 4096);
+  r.read("x_cnn", c.x_cnn);
+  r.read("x_lstm", c.x_lstm);
+  r.read("y", c.y);
+  r.read("train_index", c.train_index);
+  r.read("test_index", c.test_index);
+  r.read("init", c.init);
+  r.read("out", c.out);
+  r.finish();
+  for (Index w : c.head_hidden)
+    if (w < 1) throw ConfigError(where + ": key \"head_hidden\" must list positive widths");
+}
+
+inline nlohmann::json to_json(const TrainConfig& c) {
+  nlohmann::json j{{"model_name", c.model_name},
+                   {"num_channels", c.num_channels ? nlohmann::json(*c.num_channels) : nlohmann::json()},
+                   {"lstm_input_size", c.lstm_input_size ? nlohmann::json(*c.lstm_input_size) : nlohmann::json()},
+                   {"lstm_hidden_size", c.lstm_hidden_size},
+                   {"lstm_num_layers", c.lstm_num_layers},
+                   {"lstm_dropout", c.lstm_dropout},
+                   {"head_hidden", c.head_hidden},
+                   {"lr", c.lr},
+                   {"weight_decay", c.weight_decay},
+                   {"batch_size", c.batch_size},
+                   {"epochs", c.epochs},
+                   {"eval_interval", c.eval_interval},
+                   {"rand_seed", c.rand_seed},
+                   {"val_fraction", c.val_fraction},
+                   {"patience", c.patience},
+                   {"shuffle", c.shuffle},
+                   {"standardize_targets", c.standardize_targets},
+                   {"paper_init", c.paper_init},
+                   {"threads", c.threads}};
+  for (const auto& [key, value] : {std::pair{"x_cnn", &c.x_cnn}, {"x_lstm", &c.x_lstm}, {"y", &c.y},
+                                   {"train_index", &c.train_index}, {"test_index", &c.test_index},
+                                   {"init", &c.init}, {"out", &c.out}})
+    j[key] = value->empty() ? nlohmann::json() : nlohmann::json(*value);
+  return j;
+}
+
+// The model a configuration asks for, given the data's channel count and patch size. The series
+// width is the variant's (1, 11 or 12) unless lstm_input_size says otherwise.
+inline ModelSpec model_spec_for(const TrainConfig& c, Index data_channels, Index data_patch) {
+  ModelSpec spec = paper_spec(c.model_name);
+  if (spec.cnn) {
+    spec.cnn->in_channels = c.num_channels.value_or(data_channels);
+    spec.cnn->patch = data_patch;
+  }
+  if (spec.lstm) {
+    spec.lstm->input_size = c.lstm_input_size.value_or(spec.lstm->input_size);
+    spec.lstm->hidden_size = c.lstm_hidden_size;
+    spec.lstm->num_layers = c.lstm_num_layers;
+    spec.lstm->dropout = c.lstm_dropout;
+  }
+  spec.head.hidden = c.head_hidden;
+  return spec;
+}
+
+}  // namespace cnnlstm

@@ -1,0 +1,37 @@
+// A branch defined outside the library (examples/custom_branch.hpp) works through SocModel.
+#include <doctest/doctest.h>
+
+#include <cnnlstm/model.hpp>
+#include <cnnlstm/model_probe.hpp>
+
+#include "../../examples/custom_branch.hpp"
+
+using namespace cnnlstm;
+
+static_assert(Branch<SiteBranch<double>, double>);
+static_assert(!Branch<Linear<double>, double>);
+
+TEST_CASE("a user-defined third branch passes the gradient check inside SocModel") {
+  using Model = SocModel<double, CnnBranch<double>, LstmBranch<double>, SiteBranch<double>>;
+  CnnBranchOptions cnn;
+  cnn.in_channels = 3;
+  LstmBranchOptions lstm;
+  lstm.input_size = 2;
+  lstm.num_layers = 1;
+  Model model({{cnn, lstm, SiteBranchOptions{.attributes = 3, .features = 4}}, DenseHeadOptions{.hidden = {6}}});
+  model.initialize(9);
+  const auto& specs = model.parameters().layout().specs();
+  CHECK(specs[specs.size() - 6].name == "fc_site.weight");
+  CHECK(specs.back().name == "fc_final.bias");
+  Rng rng(2);
+  const auto random = [&](auto buffer) {
+    for (Index i = 0; i < buffer.size(); ++i) buffer.data()[i] = rng.uniform(-1.0, 1.0);
+    return buffer;
+  };
+  ModelProbe<Model> probe(model, {random(TensorBuffer<double, 4>({2, 3, 5, 5})), random(TensorBuffer<double, 3>({2, 4, 2})),
+                                  random(TensorBuffer<double, 2>({2, 3}))});
+  const auto report = check_gradients(probe);
+  INFO(report.summary());
+  CHECK(report.worst_error() < 1e-6);
+  CHECK(report.entries.back().name == "input x_site");
+}
