@@ -30,7 +30,8 @@ inline std::vector<Flag> config_flags() {
           {"variant", "NAME", "model: CNN, LSTM_evi, LSTM_lsp, LSTM_evi_lsp, CNN-LSTM_evi, CNN-LSTM_lsp, CNN-LSTM_evi_lsp"},
           {"x-cnn", "FILE", "static covariate patches (N, C, P, P) .npy"},
           {"x-lstm", "FILE", "yearly series (N, T, F) .npy, EVI first"},
-          {"y", "FILE", "targets (N) or (N, K) .npy"},
+          {"y", "FILE", "targets: (N) or (N, K) .npy, or a .csv sample table in the arrays' row order"},
+          {"target-column", "NAME", "column of a .csv --y to learn (default soc)", true},
           {"epochs", "N", "training epochs"},
           {"batch-size", "N", "samples per Adam step"},
           {"lr", "X", "Adam learning rate"},
@@ -70,6 +71,7 @@ inline cnnlstm::TrainConfig effective_config(const CommandLine& cl) {
   if (auto v = cl.integer("patience", 0, 100'000'000)) flags["patience"] = *v;
   if (auto v = cl.integer("eval-interval", 1, 100'000'000)) flags["eval_interval"] = *v;
   if (auto v = cl.integer("threads", 0, 4096)) flags["threads"] = *v;
+  if (cl.has("target-column")) flags["target_columns"] = cl.all("target-column");
   if (cl.has("no-shuffle")) flags["shuffle"] = false;
   if (cl.has("no-standardize")) flags["standardize_targets"] = false;
   cnnlstm::apply_train_config(flags, "command line", c);
@@ -91,7 +93,7 @@ inline LoadedData load_training_data(const cnnlstm::TrainConfig& c) {
   if (!paper.cnn && !c.x_cnn.empty()) std::cerr << "soc: note: " << c.model_name << " does not read --x-cnn; ignored\n";
   if (!paper.lstm && !c.x_lstm.empty()) std::cerr << "soc: note: " << c.model_name << " does not read --x-lstm; ignored\n";
   LoadedData d;
-  d.data = cnnlstm::load_soil_data<float>({paper.cnn ? c.x_cnn : "", paper.lstm ? c.x_lstm : "", c.y});
+  d.data = cnnlstm::load_soil_data<float>({paper.cnn ? c.x_cnn : "", paper.lstm ? c.x_lstm : "", c.y, c.target_columns});
   const Index channels = d.data.x_cnn ? d.data.x_cnn->dimension(1) : 0;
   const Index patch = d.data.x_cnn ? d.data.x_cnn->dimension(2) : 0;
   d.spec = cnnlstm::model_spec_for(c, channels, patch);

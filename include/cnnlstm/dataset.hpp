@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "io/csv.hpp"
 #include "io/npy.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
@@ -29,7 +30,8 @@ enum class NodataPolicy {
 };
 
 struct SoilDataPaths {
-  std::string x_cnn, x_lstm, y;  // empty: not given
+  std::string x_cnn, x_lstm, y;  // empty: not given; y may be .npy or a .csv sample table
+  std::vector<std::string> target_columns{"soc"};  // the columns of a .csv y, one per output
 };
 
 template <class T>
@@ -83,6 +85,19 @@ Shape<4> padded_shape(const std::array<Index, Rank>& s) {
 
 }  // namespace detail
 
+// Target columns of a sample table (N, columns), in the table's row order.
+template <class T>
+Tensor<T, 2> targets_from_csv(const std::string& path, const std::vector<std::string>& columns) {
+  if (columns.empty()) throw ConfigError(path + ": no target columns were named");
+  const CsvTable table = CsvTable::read(path);
+  Tensor<T, 2> y(static_cast<Index>(table.rows()), static_cast<Index>(columns.size()));
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    const auto values = table.numbers(columns[k]);
+    for (std::size_t i = 0; i < values.size(); ++i) y(static_cast<Index>(i), static_cast<Index>(k)) = static_cast<T>(values[i]);
+  }
+  return y;
+}
+
 // Loads the arrays that are named; the covariates' and targets' row counts must agree.
 template <class T>
 SoilData<T> load_soil_data(const SoilDataPaths& paths, NodataPolicy policy = NodataPolicy::reject) {
@@ -99,7 +114,10 @@ SoilData<T> load_soil_data(const SoilDataPaths& paths, NodataPolicy policy = Nod
     data.x_lstm = load_npy_tensor<T, 3>(paths.x_lstm);
     row_counts.emplace_back(paths.x_lstm, data.x_lstm->dimension(0));
   }
-  if (!paths.y.empty()) {
+  if (!paths.y.empty() && paths.y.ends_with(".csv")) {
+    data.y = targets_from_csv<T>(paths.y, paths.target_columns);
+    row_counts.emplace_back(paths.y, data.y->dimension(0));
+  } else if (!paths.y.empty()) {
     const auto y = load_npy<T>(paths.y);
     if (y.shape.size() != 1 && y.shape.size() != 2)
       throw ShapeError(paths.y + ": targets must have shape (N) or (N, outputs), got " + shape_string(y.shape));

@@ -4,6 +4,7 @@
 //   config.json: key "model.lstm.hiden_size" is not known (did you mean "hidden_size"?)
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -30,12 +31,17 @@ inline std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-// The closest of `known` to `word`, or "" when nothing is close.
+inline std::string lower_case(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The closest of `known` to `word` (ignoring case), or "" when nothing is close.
 inline std::string closest_match(const std::string& word, const std::vector<std::string>& known) {
   std::string best;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const auto& k : known) {
-    const std::size_t d = edit_distance(word, k);
+    const std::size_t d = edit_distance(lower_case(word), lower_case(k));
     if (d < best_distance) {
       best_distance = d;
       best = k;

@@ -43,6 +43,7 @@ struct TrainConfig {
 
   // Data and outputs (paths; empty when not given).
   std::string x_cnn, x_lstm, y, train_index, test_index, init, out;
+  std::vector<std::string> target_columns{"soc"};  // when y is a .csv sample table
 
   TrainerOptions trainer_options() const {
     TrainerOptions o;
@@ -58,15 +59,6 @@ struct TrainConfig {
     return o;
   }
 };
-
-inline const std::vector<std::string>& train_config_keys() {
-  static const std::vector<std::string> keys{
-      "model_name", "num_channels", "lstm_input_size", "lstm_hidden_size", "lstm_num_layers",
-      "lstm_dropout", "head_hidden", "lr", "weight_decay", "batch_size", "epochs", "eval_interval",
-      "rand_seed", "val_fraction", "patience", "shuffle", "standardize_targets", "paper_init",
-      "threads", "x_cnn", "x_lstm", "y", "train_index", "test_index", "init", "out"};
-  return keys;
-}
 
 // Applies the keys present in `j` on top of `config`; `where` names the source in messages.
 inline void apply_train_config(const nlohmann::json& j, const std::string& where, TrainConfig& c) {
@@ -101,6 +93,7 @@ inline void apply_train_config(const nlohmann::json& j, const std::string& where
   r.read("x_cnn", c.x_cnn);
   r.read("x_lstm", c.x_lstm);
   r.read("y", c.y);
+  r.read("target_columns", c.target_columns);
   r.read("train_index", c.train_index);
   r.read("test_index", c.test_index);
   r.read("init", c.init);
@@ -129,7 +122,8 @@ inline nlohmann::json to_json(const TrainConfig& c) {
                    {"shuffle", c.shuffle},
                    {"standardize_targets", c.standardize_targets},
                    {"paper_init", c.paper_init},
-                   {"threads", c.threads}};
+                   {"threads", c.threads},
+                   {"target_columns", c.target_columns}};
   for (const auto& [key, value] : {std::pair{"x_cnn", &c.x_cnn}, {"x_lstm", &c.x_lstm}, {"y", &c.y},
                                    {"train_index", &c.train_index}, {"test_index", &c.test_index},
                                    {"init", &c.init}, {"out", &c.out}})
