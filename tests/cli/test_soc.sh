@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# End-to-end tests of the soc program: the workflow on simulated data, bad input of every kind
+# (a clear message, the documented exit code, no output file left behind), and kill-and-resume.
+# Usage: test_soc.sh PATH/TO/soc
+set -u
+soc=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect CODE PATTERN -- command...: exit code and a stderr line matching PATTERN
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  local err
+  err=$("$@" 2>&1 >/dev/null)
+  local got=$?
+  if [ "$got" -ne "$code" ]; then fail "$* exited $got, expected $code: $err"; return; fi
+  if ! grep -qE -- "$pattern" <<<"$err"; then fail "$*: message '$err' lacks /$pattern/"; return; fi
+  pass
+}
+
+# make_npy FILE SHAPE ELEMENTS: a float32 .npy of zeros, e.g. make_npy a.npy "(3, 4)" 12
+make_npy() {
+  local dict="{'descr': '<f4', 'fortran_order': False, 'shape': $2, }"
+  local total=$(( (10 + ${#dict} + 1 + 63) / 64 * 64 ))
+  local pad=$(( total - 10 - ${#dict} - 1 ))
+  local len=$(( total - 10 ))
+  { printf '\x93NUMPY\x01\x00'; printf "\\x$(printf %02x $((len % 256)))\\x$(printf %02x $((len / 256)))";
+    printf '%s%*s\n' "$dict" "$pad" ''; head -c $(( $3 * 4 )) /dev/zero; } >"$1"
+}
+
+absent() { if [ -e "$1" ]; then fail "$1 exists but should not"; else pass; fi; }
+present() { if [ -s "$1" ]; then pass; else fail "$1 is missing or empty"; fi; }
+
+d=$work/data
+"$soc" simulate --n 300 --seed 5 --out "$d" 2>/dev/null || fail "simulate"
+for f in x_cnn.npy x_lstm.npy y.npy coordinates.npy train_index.npy test_index.npy samples.csv covariates.json; do present "$d/$f"; done
+common=(--x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-index "$d/train_index.npy")
+
+# --- the workflow ---
+"$soc" train "${common[@]}" --test-index "$d/test_index.npy" --epochs 20 --quiet --out "$work/run" >"$work/train.json" 2>/dev/null \
+  || fail "train"
+for f in model.safetensors metrics.json history.csv learning_curves.svg observed_vs_predicted.svg checkpoint.safetensors; do
+  present "$work/run/$f"
+done
+grep -q '"test"' "$work/run/metrics.json" && pass || fail "metrics.json has no test metrics"
+"$soc" predict --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/p.npy" 2>/dev/null \
+  && present "$work/p.npy" || fail "predict"
+"$soc" predict --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/p.csv" 2>/dev/null \
+  && [ "$(wc -l <"$work/p.csv")" -eq 301 ] && pass || fail "predict to CSV"
+"$soc" evaluate --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" \
+  --index "$d/test_index.npy" >"$work/eval.json" 2>/dev/null && grep -q '"rmse"' "$work/eval.json" && pass || fail "evaluate"
+"$soc" train --variant LSTM_evi --x-lstm "$d/x_lstm.npy" --y "$d/samples.csv" --train-index "$d/train_index.npy" \
+  --epochs 3 --quiet --out "$work/lstm" >/dev/null 2>&1 && present "$work/lstm/model.safetensors" || fail "LSTM_evi from a CSV target"
+"$soc" cv "${common[@]}" --folds 3 --epochs 3 --quiet --out "$work/cv" >/dev/null 2>&1 && present "$work/cv/cv.json" || fail "cv"
+"$soc" train --print-config --lr 0.01 | grep -q '"lr": 0.01' && pass || fail "--print-config"
+
+# --- bad usage and configuration: exit 2 ---
+expect 2 "unknown command 'trian' \(did you mean 'train'\?\)" -- "$soc" trian
+expect 2 "unknown flag --epoch \(did you mean --epochs\?\)" -- "$soc" train "${common[@]}" --epoch 3 --out "$work/x1"
+expect 2 "--epochs must be a whole number, got 'ten'" -- "$soc" train "${common[@]}" --epochs ten --out "$work/x2"
+expect 2 "--lr must be in \(0, 10\], got 0" -- "$soc" train "${common[@]}" --lr 0 --out "$work/x3"
+expect 2 "--batch-size must be in \[1, 10000000\], got 0" -- "$soc" train "${common[@]}" --batch-size 0 --out "$work/x4"
+expect 2 "--val-fraction must be in \[0, 1\), got 1" -- "$soc" train "${common[@]}" --val-fraction 1 --out "$work/x5"
+expect 2 "--out DIR" -- "$soc" train "${common[@]}"
+echo '{"lr": 0.001, "epocs": 3}' >"$work/c.json"
+expect 2 "key \"epocs\" is not known \(did you mean \"epochs\"\?\)" -- "$soc" train "${common[@]}" --config "$work/c.json" --out "$work/x6"
+echo '{"lr": ' >"$work/broken.json"
+expect 2 "broken.json: not valid JSON" -- "$soc" train "${common[@]}" --config "$work/broken.json" --out "$work/x7"
+expect 2 "unknown model variant \"CNN_LSTM\"" -- "$soc" train "${common[@]}" --variant CNN_LSTM --out "$work/x8"
+for x in x1 x2 x3 x4 x5 x6 x7 x8; do absent "$work/$x/model.safetensors"; done
+
+# --- bad data: exit 3, nothing written ---
+printf 'not a numpy file at all' >"$work/garbage.npy"
+expect 3 "garbage.npy: .*magic" -- "$soc" train --x-cnn "$work/garbage.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" \
+  --train-index "$d/train_index.npy" --out "$work/bad1"
+expect 3 "test_index.npy.*row [0-9]+ is in both" -- "$soc" train "${common[@]}" --test-index "$d/train_index.npy" --out "$work/bad2"
+make_npy "$work/short_y.npy" "(299,)" 299
+make_npy "$work/seven.npy" "(300, 10, 7)" 21000
+expect 3 "row counts disagree" -- "$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$work/short_y.npy" \
+  --train-index "$d/train_index.npy" --out "$work/bad3"
+expect 3 "the model reads 12 series features per year, the array has 7" -- \
+  "$soc" predict --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$work/seven.npy" --out "$work/bad.npy"
+expect 3 "not a cnnlstm|magic|shorter than 8 bytes" -- "$soc" predict --model "$work/garbage.npy" --x-cnn "$d/x_cnn.npy" \
+  --x-lstm "$d/x_lstm.npy" --out "$work/bad2.npy"
+for x in bad1 bad2 bad3; do absent "$work/$x/model.safetensors"; done
+absent "$work/bad.npy"
+absent "$work/bad2.npy"
+expect 4 "cannot read|No such file" -- "$soc" train --x-cnn "$work/nothing.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" \
+  --train-index "$d/train_index.npy" --out "$work/bad4"
+
+# --- kill a run mid-way, resume it, and get the uninterrupted run's model to the bit ---
+run_args=("${common[@]}" --epochs 60 --eval-interval 2 --quiet --threads 1)
+"$soc" train "${run_args[@]}" --out "$work/straight" >/dev/null 2>&1 || fail "uninterrupted run"
+"$soc" train "${run_args[@]}" --out "$work/killed" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -e "$work/killed/checkpoint.safetensors" ] && break
+  sleep 0.01
+done
+sleep 0.2
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if [ -e "$work/killed/model.safetensors" ]; then
+  echo "note: the run finished before it was killed; resume still checked"
+fi
+"$soc" train "${run_args[@]}" --out "$work/killed" --resume >/dev/null 2>&1 || fail "resume"
+for r in straight killed; do
+  "$soc" predict --model "$work/$r/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/$r.npy" 2>/dev/null
+done
+cmp -s "$work/straight.npy" "$work/killed.npy" && pass || fail "resumed model differs from the uninterrupted one"
+ls "$work/killed" | grep -q '\.tmp' && fail "a temporary file was left behind" || pass
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
