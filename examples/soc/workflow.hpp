@@ -137,7 +137,7 @@ template <class Model>
 std::vector<cnnlstm::Metrics> evaluate_rows(Model& model, const cnnlstm::SoilData<float>& data, const Rows& rows) {
   if (rows.empty()) return {};
   const auto inputs = cnnlstm::inputs_for<Model>(data);
-  return cnnlstm::metrics_per_output(cnnlstm::predict_rows(model, inputs, rows), *data.y, rows);
+  return cnnlstm::metrics_per_output(cnnlstm::predict_rows(model, inputs, rows), cnnlstm::TensorRef<float, 2>(*data.y), rows);
 }
 
 inline std::string history_csv(const std::vector<cnnlstm::EvaluationRecord>& history) {
