@@ -40,7 +40,7 @@ class CommandLine {
   bool parse(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& arg = args[i];
-      if (arg.rfind("--", 0) != 0) throw UsageError("soc " + command_ + ": unexpected argument '" + arg + "'" + see_help());
+      if (arg.rfind("--", 0) != 0) throw UsageError(command_ + ": unexpected argument '" + arg + "'" + see_help());
       std::string name = arg.substr(2), value;
       const auto eq = name.find('=');
       const bool inline_value = eq != std::string::npos;
@@ -50,17 +50,17 @@ class CommandLine {
       }
       const Flag& flag = find(name);
       if (flag.value.empty()) {
-        if (inline_value) throw UsageError("soc " + command_ + ": --" + name + " takes no value");
+        if (inline_value) throw UsageError(command_ + ": --" + name + " takes no value");
         values_[name].push_back("");
         continue;
       }
       if (!inline_value) {
         if (i + 1 >= args.size())
-          throw UsageError("soc " + command_ + ": --" + name + " needs a value (" + flag.value + ")");
+          throw UsageError(command_ + ": --" + name + " needs a value (" + flag.value + ")");
         value = args[++i];
       }
       if (!flag.repeatable && values_.count(name))
-        throw UsageError("soc " + command_ + ": --" + name + " is given twice");
+        throw UsageError(command_ + ": --" + name + " is given twice");
       values_[name].push_back(value);
     }
     if (has("help")) {
@@ -79,7 +79,7 @@ class CommandLine {
     return has(name) ? values_.at(name) : std::vector<std::string>{};
   }
   std::string required(const std::string& name) const {
-    if (!has(name)) throw UsageError("soc " + command_ + ": --" + name + " is required" + see_help());
+    if (!has(name)) throw UsageError(command_ + ": --" + name + " is required" + see_help());
     return text(name);
   }
 
@@ -94,9 +94,9 @@ class CommandLine {
       used = 0;
     }
     if (used == 0 || used != s.size())
-      throw UsageError("soc " + command_ + ": --" + name + " must be a whole number, got '" + s + "'");
+      throw UsageError(command_ + ": --" + name + " must be a whole number, got '" + s + "'");
     if (v < lo || v > hi)
-      throw UsageError("soc " + command_ + ": --" + name + " must be in [" + std::to_string(lo) + ", " +
+      throw UsageError(command_ + ": --" + name + " must be in [" + std::to_string(lo) + ", " +
                        std::to_string(hi) + "], got " + s);
     return v;
   }
@@ -114,10 +114,10 @@ class CommandLine {
       used = 0;
     }
     if (used == 0 || used != s.size() || !std::isfinite(v))
-      throw UsageError("soc " + command_ + ": --" + name + " must be a number, got '" + s + "'");
+      throw UsageError(command_ + ": --" + name + " must be a number, got '" + s + "'");
     const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
     if (!ok)
-      throw UsageError("soc " + command_ + ": --" + name + " must be in " + (lo_open ? "(" : "[") + trim(lo) + ", " +
+      throw UsageError(command_ + ": --" + name + " must be in " + (lo_open ? "(" : "[") + trim(lo) + ", " +
                        trim(hi) + (hi_open ? ")" : "]") + ", got " + s);
     return v;
   }
@@ -140,7 +140,7 @@ class CommandLine {
     std::vector<std::string> names;
     for (const Flag& f : flags_) names.push_back(f.name);
     const std::string hint = cnnlstm::closest_match(name, names);
-    throw UsageError("soc " + command_ + ": unknown flag --" + name +
+    throw UsageError(command_ + ": unknown flag --" + name +
                      (hint.empty() ? "" : " (did you mean --" + hint + "?)") + see_help());
   }
 

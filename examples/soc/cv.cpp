@@ -1,48 +1,47 @@
 // soc cv: cross-validation. Repeats training over fixed splits (the paper's five train/test index
 // pairs, --split TRAIN.npy:TEST.npy, repeatable) or k random folds (--folds K) and reports each
 // fold's test metrics and their mean and standard deviation. Model selection inside each fold
-// uses a validation share of that fold's training rows, never its test rows.
+// uses a validation share of that fold's training rows, never its test rows. --spatial-blocks
+// keeps near neighbours on one side of every split (folds.hpp).
 
 #include "commands.hpp"
 #include "workflow.hpp"
 
+#include <cnnlstm/folds.hpp>
+
 namespace soc {
 namespace {
 
-struct Fold {
-  std::string name;
-  Rows train, test;
-};
-
-std::vector<Fold> fixed_splits(const CommandLine& cl, Index rows) {
-  std::vector<Fold> folds;
+std::vector<cnnlstm::Fold> fixed_splits(const CommandLine& cl, Index rows) {
+  std::vector<cnnlstm::Fold> folds;
   for (const std::string& pair : cl.all("split")) {
     const auto colon = pair.find(':');
-    if (colon == std::string::npos) throw UsageError("--split takes TRAIN.npy:TEST.npy, got '" + pair + "'");
-    Fold f{"split " + std::to_string(folds.size() + 1), cnnlstm::load_index_file(pair.substr(0, colon), rows),
-           cnnlstm::load_index_file(pair.substr(colon + 1), rows)};
+    if (colon == std::string::npos) throw UsageError("cv: --split takes TRAIN.npy:TEST.npy, got '" + pair + "'");
+    cnnlstm::Fold f{"split " + std::to_string(folds.size() + 1), cnnlstm::load_index_file(pair.substr(0, colon), rows),
+                    cnnlstm::load_index_file(pair.substr(colon + 1), rows)};
     cnnlstm::require_disjoint(f.train, pair.substr(0, colon), f.test, pair.substr(colon + 1));
     folds.push_back(std::move(f));
   }
   return folds;
 }
 
-std::vector<Fold> random_folds(Index k, Index rows, std::uint64_t seed) {
-  if (k < 2 || k > rows) throw UsageError("--folds must be between 2 and the number of rows (" + std::to_string(rows) + ")");
-  Rows order = cnnlstm::all_rows(rows);
-  cnnlstm::Rng rng(seed ^ 0xC0FFEE);
-  rng.shuffle(order.begin(), order.end());
-  std::vector<Fold> folds;
-  for (Index f = 0; f < k; ++f) {
-    Fold fold{"fold " + std::to_string(f + 1), {}, {}};
-    for (Index i = 0; i < rows; ++i) (i % k == f ? fold.test : fold.train).push_back(order[static_cast<std::size_t>(i)]);
-    folds.push_back(std::move(fold));
-  }
-  return folds;
+// The folds the flags ask for: fixed splits, k random folds, or k spatial-block folds.
+std::vector<cnnlstm::Fold> make_folds(const CommandLine& cl, Index rows, std::uint64_t seed) {
+  const int ways = cl.has("split") + (cl.has("folds") && !cl.has("spatial-blocks")) + cl.has("spatial-blocks");
+  if (ways != 1)
+    throw UsageError("cv: give one of --split (repeatable), --folds K, or --spatial-blocks SIZE with --folds K and --coordinates");
+  if (cl.has("split")) return fixed_splits(cl, rows);
+  const Index k = *cl.integer("folds", 2, 1'000'000);
+  if (!cl.has("spatial-blocks")) return cnnlstm::random_folds(k, rows, seed);
+  const std::string path = cl.required("coordinates");
+  const auto coordinates = cnnlstm::load_npy_tensor<double, 2>(path);
+  if (coordinates.dimension(0) != rows)
+    throw cnnlstm::ShapeError(path + ": has " + std::to_string(coordinates.dimension(0)) + " rows, the data " + std::to_string(rows));
+  return cnnlstm::spatial_block_folds(coordinates, *cl.number("spatial-blocks", 0, 1e12, true), k, seed);
 }
 
 template <class Model>
-std::vector<cnnlstm::Metrics> run_fold(Model& model, const cnnlstm::TrainConfig& c, const LoadedData& d, const Fold& fold,
+std::vector<cnnlstm::Metrics> run_fold(Model& model, const cnnlstm::TrainConfig& c, const LoadedData& d, const cnnlstm::Fold& fold,
                                        bool quiet) {
   start_model(model, c);
   const auto [fit, validation] = cnnlstm::split_validation(fold.train, c.val_fraction, c.rand_seed);
@@ -68,18 +67,18 @@ int run_cv(const Arguments& args) {
   auto flags = config_flags();
   flags.insert(flags.end(), {{"split", "TRAIN:TEST", "a fixed split as two index files", true},
                              {"folds", "K", "k random folds over all rows (instead of --split)"},
+                             {"spatial-blocks", "SIZE", "with --folds: deal square blocks of SIZE map units to the folds"},
+                             {"coordinates", "FILE", "site coordinates (N, 2) .npy, x and y in map units"},
                              {"out", "DIR", "output folder for cv.json"}});
   CommandLine cl("cv", "Cross-validation: trains one model per split or fold and reports test metrics, mean +- SD.", flags);
   if (!cl.parse(args)) return 0;
   const cnnlstm::TrainConfig c = effective_config(cl);
   const std::string dir = output_folder(cl.required("out"));
   const LoadedData d = load_training_data(c);
-  if (cl.has("split") == cl.has("folds")) throw UsageError("give either --split (repeatable) or --folds K");
-  const auto folds = cl.has("split") ? fixed_splits(cl, d.data.rows)
-                                     : random_folds(*cl.integer("folds", 2, 1'000'000), d.data.rows, c.rand_seed);
+  const auto folds = make_folds(cl, d.data.rows, c.rand_seed);
   std::vector<std::vector<cnnlstm::Metrics>> results;
   nlohmann::json report{{"variant", d.spec.variant_name()}, {"folds", nlohmann::json::array()}};
-  for (const Fold& fold : folds) {
+  for (const cnnlstm::Fold& fold : folds) {
     auto model = cnnlstm::build_model<float>(d.spec);
     results.push_back(std::visit([&](auto& m) { return run_fold(m, c, d, fold, cl.has("quiet")); }, model));
     report["folds"].push_back({{"name", fold.name}, {"train_rows", fold.train.size()}, {"test_rows", fold.test.size()},

@@ -1,0 +1,44 @@
+#pragma once
+// soc map's work: one or more models applied to every pixel of covariate rasters, written as a
+// GeoTIFF map (see docs/mapping.md for the rules and the format).
+//
+//   static stack (C bands) --+   block by block, with a halo of P/2    +--> map.tif
+//   series files (F, Y bands each) --> windows (raster_window.hpp) --> models --> bands
+//
+// Memory is bounded by the block size: one block of every input band, one of every output band,
+// and each thread's batch of windows, whatever the raster's size.
+
+#include <cnnlstm/raster_window.hpp>
+
+#include <string>
+#include <vector>
+
+namespace soc {
+
+// The nodata value of every band of the map.
+inline constexpr double map_nodata = -9999.0;
+
+struct MapOptions {
+  std::vector<std::string> models;  // one or more .safetensors files
+  std::string statics;              // the static stack, one band per CNN channel ("" if no model reads it)
+  std::vector<std::string> series;  // one file per series feature, one band per year
+  std::string out;                  // the map, a GeoTIFF
+  std::string quicklook;            // a PNG to look at ("" for none)
+  std::string legend = "SOC (g/kg)";
+  cnnlstm::EdgeMode edge = cnnlstm::EdgeMode::nodata;
+  cnnlstm::Index block = 256;       // pixels per side of a block
+  cnnlstm::Index output = 0;        // which model output to map
+  bool progress = true;             // a progress bar (or log lines) on stderr
+};
+
+struct MapSummary {
+  cnnlstm::Index pixels = 0, predicted = 0;  // raster pixels; pixels with a prediction
+  double seconds = 0;                        // reading, predicting and writing
+  int threads = 1;
+  std::vector<std::string> bands;            // the map's band descriptions
+};
+
+// Checks the inputs against each other and the models, then writes the map (and the quick-look).
+MapSummary make_map(const MapOptions& options);
+
+}  // namespace soc
