@@ -4,19 +4,21 @@
 #include "commands.hpp"
 #include "workflow.hpp"
 
+#include <cnnlstm/ensemble.hpp>
 #include <cnnlstm/io/npy.hpp>
 
 namespace soc {
 namespace {
 
-// The model with the arrays it reads, checked against each other.
-struct ModelAndData {
-  cnnlstm::LoadedModel<float> loaded;
+// The models (one, or an ensemble of one architecture) with the arrays they read.
+struct ModelsAndData {
+  cnnlstm::Ensemble<float> ensemble;
   cnnlstm::SoilData<float> data;
 };
 
-ModelAndData load_model_and_data(const CommandLine& cl, const std::string& y, cnnlstm::NodataPolicy policy) {
-  const std::string model_path = cl.required("model");
+ModelsAndData load_models_and_data(const CommandLine& cl, const std::string& y, cnnlstm::NodataPolicy policy) {
+  const auto model_paths = cl.all("model");
+  if (model_paths.empty()) throw UsageError("--model FILE is required");
   const std::string x_cnn = cl.text("x-cnn"), x_lstm = cl.text("x-lstm");
   // The patch size of x_cnn, without loading it twice, lets a PyTorch export be checked.
   std::optional<Index> patch;
@@ -26,8 +28,8 @@ ModelAndData load_model_and_data(const CommandLine& cl, const std::string& y, cn
     const auto shape = cnnlstm::read_npy_header(in, x_cnn).shape;
     if (shape.size() == 4) patch = shape[2];  // other ranks are reported when the array loads
   }
-  ModelAndData m{cnnlstm::load_model<float>(model_path, patch), {}};
-  const auto& spec = m.loaded.spec;
+  ModelsAndData m{cnnlstm::load_ensemble<float>(model_paths, patch), {}};
+  const auto& spec = m.ensemble.spec;
   if (spec.cnn && x_cnn.empty()) throw UsageError("the " + spec.variant_name() + " model reads static covariate patches: give --x-cnn");
   if (spec.lstm && x_lstm.empty()) throw UsageError("the " + spec.variant_name() + " model reads yearly series: give --x-lstm");
   m.data = cnnlstm::load_soil_data<float>({spec.cnn ? x_cnn : "", spec.lstm ? x_lstm : "", y}, policy);
@@ -35,11 +37,54 @@ ModelAndData load_model_and_data(const CommandLine& cl, const std::string& y, cn
   return m;
 }
 
-std::string predictions_csv(const cnnlstm::Matrix<double>& p) {
+// Predictions of every member at the rows: one (rows, outputs) matrix per member.
+std::vector<cnnlstm::Matrix<double>> predict_members(ModelsAndData& m, const Rows& rows) {
+  std::vector<cnnlstm::Matrix<double>> out;
+  for (auto& member : m.ensemble.members)
+    out.push_back(std::visit(
+        [&](auto& model) {
+          using Model = std::decay_t<decltype(model)>;
+          return cnnlstm::predict_rows(model, cnnlstm::inputs_for<Model>(m.data), rows);
+        },
+        member.model));
+  return out;
+}
+
+// One model: its predictions (rows, outputs). Several: per output the columns mean, q05, q50, q95.
+cnnlstm::Matrix<double> combine_members(const std::vector<cnnlstm::Matrix<double>>& members,
+                                        const std::optional<cnnlstm::ConformalCalibration>& calibration) {
+  if (members.size() == 1) return members[0];
+  const Index rows = members[0].rows(), outputs = members[0].cols();
+  cnnlstm::Matrix<double> out(rows, 4 * outputs);
+  std::vector<double> values(members.size());
+  for (Index i = 0; i < rows; ++i)
+    for (Index k = 0; k < outputs; ++k) {
+      for (std::size_t j = 0; j < members.size(); ++j) values[j] = members[j](i, k);
+      const auto b = cnnlstm::prediction_bands(values, calibration);
+      out.block(i, 4 * k, 1, 4) << b.mean, b.q05, b.q50, b.q95;
+    }
+  return out;
+}
+
+std::vector<std::string> column_names(Index columns, bool bands) {
+  const std::vector<std::string> band_names{"mean", "q05", "q50", "q95"};
+  const Index outputs = bands ? columns / 4 : columns;
+  std::vector<std::string> names;
+  for (Index k = 0; k < outputs; ++k) {
+    const std::string suffix = outputs > 1 ? "_" + std::to_string(k) : "";
+    if (bands)
+      for (const auto& b : band_names) names.push_back(b + suffix);
+    else
+      names.push_back("prediction" + suffix);
+  }
+  return names;
+}
+
+std::string predictions_csv(const cnnlstm::Matrix<double>& p, const std::vector<std::string>& names) {
   std::ostringstream csv;
   csv.precision(9);
   csv << "row";
-  for (Index k = 0; k < p.cols(); ++k) csv << ",prediction" << (p.cols() > 1 ? "_" + std::to_string(k) : "");
+  for (const auto& name : names) csv << ',' << name;
   csv << '\n';
   for (Index i = 0; i < p.rows(); ++i) {
     csv << i;
@@ -49,13 +94,12 @@ std::string predictions_csv(const cnnlstm::Matrix<double>& p) {
   return csv.str();
 }
 
-void write_predictions(const std::string& path, cnnlstm::Matrix<double> p) {
-  if (path.size() >= 4 && path.substr(path.size() - 4) == ".csv") {
-    write_text_file(path, predictions_csv(p));
+// .csv with a header row, or .npy (float32): (N) for one column, (N, columns) otherwise.
+void write_predictions(const std::string& path, const cnnlstm::Matrix<double>& p, const std::vector<std::string>& names) {
+  if (path.ends_with(".csv")) {
+    write_text_file(path, predictions_csv(p, names));
     return;
   }
-  if (path.size() < 4 || path.substr(path.size() - 4) != ".npy")
-    throw UsageError("--out must end in .npy or .csv, got '" + path + "'");
   std::vector<float> values(p.data(), p.data() + p.size());
   std::vector<Index> shape{p.rows()};
   if (p.cols() > 1) shape.push_back(p.cols());
@@ -65,8 +109,11 @@ void write_predictions(const std::string& path, cnnlstm::Matrix<double> p) {
 }  // namespace
 
 int run_predict(const Arguments& args) {
-  CommandLine cl("predict", "Applies a model to covariate arrays; writes one prediction per row (target units).",
-                 {{"model", "FILE", "model (.safetensors from soc train, or a PyTorch state_dict export)"},
+  CommandLine cl("predict",
+                 "Applies a model to covariate arrays; writes one prediction per row (target units). With several\n"
+                 "--model files (an ensemble) writes mean, q05, q50 and q95 per row: the 90% interval, calibrated\n"
+                 "when the members come from soc train --ensemble.",
+                 {{"model", "FILE", "model (.safetensors from soc train, or a PyTorch state_dict export)", true},
                   {"x-cnn", "FILE", "static covariate patches (N, C, P, P) .npy"},
                   {"x-lstm", "FILE", "yearly series (N, T, F) .npy"},
                   {"nodata", "MODE", "rows with NaN/inf covariates: 'error' (default) or 'propagate' (predict NaN)"},
@@ -75,40 +122,53 @@ int run_predict(const Arguments& args) {
   if (!cl.parse(args)) return 0;
   const std::string out = cl.required("out");
   const std::string mode = cl.text("nodata", "error");
-  if (mode != "error" && mode != "propagate") throw UsageError("--nodata must be 'error' or 'propagate', got '" + mode + "'");
+  if (mode != "error" && mode != "propagate") throw UsageError("predict: --nodata must be 'error' or 'propagate', got '" + mode + "'");
+  if (!out.ends_with(".npy") && !out.ends_with(".csv")) throw UsageError("predict: --out must end in .npy or .csv, got '" + out + "'");
   if (auto t = cl.integer("threads", 0, 4096); t && *t > 0) omp_set_num_threads(static_cast<int>(*t));
-  auto m = load_model_and_data(cl, "", mode == "propagate" ? cnnlstm::NodataPolicy::propagate : cnnlstm::NodataPolicy::reject);
+  auto m = load_models_and_data(cl, "", mode == "propagate" ? cnnlstm::NodataPolicy::propagate : cnnlstm::NodataPolicy::reject);
   Rows usable, missing;
   for (Index r = 0; r < m.data.rows; ++r) (m.data.nodata[static_cast<std::size_t>(r)] ? missing : usable).push_back(r);
-  cnnlstm::Matrix<double> predictions = std::visit(
-      [&](auto& model) {
-        using Model = std::decay_t<decltype(model)>;
-        cnnlstm::Matrix<double> all(m.data.rows, model.outputs());
-        all.setConstant(std::numeric_limits<double>::quiet_NaN());
-        const auto p = cnnlstm::predict_rows(model, cnnlstm::inputs_for<Model>(m.data), usable);
-        for (std::size_t i = 0; i < usable.size(); ++i) all.row(usable[i]) = p.row(static_cast<Index>(i));
-        return all;
-      },
-      m.loaded.model);
-  write_predictions(out, predictions);
-  std::cerr << "soc predict: " << usable.size() << " rows predicted" << (missing.empty() ? "" : ", " + std::to_string(missing.size()) + " nodata rows written as NaN")
-            << " -> " << out << "\n";
+  const auto combined = combine_members(predict_members(m, usable), m.ensemble.calibration);
+  cnnlstm::Matrix<double> all(m.data.rows, combined.cols());
+  all.setConstant(std::numeric_limits<double>::quiet_NaN());
+  for (std::size_t i = 0; i < usable.size(); ++i) all.row(usable[i]) = combined.row(static_cast<Index>(i));
+  write_predictions(out, all, column_names(all.cols(), m.ensemble.members.size() > 1));
+  std::cerr << "soc predict: " << usable.size() << " rows predicted"
+            << (missing.empty() ? "" : ", " + std::to_string(missing.size()) + " nodata rows written as NaN") << " -> " << out << "\n";
   return 0;
 }
 
 int run_evaluate(const Arguments& args) {
   CommandLine cl("evaluate", "Metrics of a model on given data: RMSE, MAE, ME, R2, CCC, RPIQ (printed as JSON).",
-                 {{"model", "FILE", "model (.safetensors)"},
+                 {{"model", "FILE", "model (.safetensors); several: the ensemble's mean and interval coverage", true},
                   {"x-cnn", "FILE", "static covariate patches (N, C, P, P) .npy"},
                   {"x-lstm", "FILE", "yearly series (N, T, F) .npy"},
                   {"y", "FILE", "observed targets (N) or (N, K) .npy"},
                   {"index", "FILE", "rows to evaluate (default: all)"},
                   {"out", "FILE", "also write the metrics to this JSON file"}});
   if (!cl.parse(args)) return 0;
-  auto m = load_model_and_data(cl, cl.required("y"), cnnlstm::NodataPolicy::reject);
+  auto m = load_models_and_data(cl, cl.required("y"), cnnlstm::NodataPolicy::reject);
   const Rows rows = cl.has("index") ? cnnlstm::load_index_file(cl.text("index"), m.data.rows) : cnnlstm::all_rows(m.data.rows);
-  const auto metrics = std::visit([&](auto& model) { return evaluate_rows(model, m.data, rows); }, m.loaded.model);
-  const nlohmann::json j{{"variant", m.loaded.spec.variant_name()}, {"rows", rows.size()}, {"metrics", metrics_json(metrics)}};
+  const auto members = predict_members(m, rows);
+  const auto combined = combine_members(members, m.ensemble.calibration);
+  const Index stride = members.size() > 1 ? 4 : 1;  // the mean is the first column of each output's bands
+  std::vector<cnnlstm::Metrics> metrics;
+  nlohmann::json coverage = nlohmann::json::array();
+  for (Index k = 0; k < m.data.y->dimension(1); ++k) {
+    std::vector<double> observed, predicted;
+    std::vector<cnnlstm::PredictionBands> bands;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto r = static_cast<Index>(i);
+      observed.push_back((*m.data.y)(rows[i], k));
+      predicted.push_back(combined(r, stride * k));
+      if (stride == 4) bands.push_back({combined(r, 4 * k), combined(r, 4 * k + 1), combined(r, 4 * k + 2), combined(r, 4 * k + 3)});
+    }
+    metrics.push_back(cnnlstm::compute_metrics(observed, predicted));
+    if (stride == 4) coverage.push_back(cnnlstm::interval_coverage(bands, observed));
+  }
+  nlohmann::json j{{"variant", m.ensemble.spec.variant_name()}, {"models", m.ensemble.members.size()}, {"rows", rows.size()},
+                   {"metrics", metrics_json(metrics)}};
+  if (stride == 4) j["picp_90"] = coverage.size() == 1 ? coverage[0] : coverage;
   if (cl.has("out")) write_text_file(cl.text("out"), j.dump(2) + "\n");
   std::cout << j.dump(2) << "\n";
   return 0;

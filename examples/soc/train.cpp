@@ -1,9 +1,15 @@
 // soc train: trains a model and writes DIR/model.safetensors (the selected model),
 // DIR/metrics.json, DIR/history.csv, DIR/learning_curves.svg, DIR/observed_vs_predicted.svg and
 // DIR/checkpoint.safetensors (the last state, for --resume).
+// With --ensemble K it trains K members (seeds seed, seed + 1, ...; with --bootstrap each on a
+// bootstrap resample of the training rows), writes DIR/member_k.safetensors, and calibrates a 90%
+// prediction interval on the validation rows (split conformal, uncertainty.hpp), stored in every
+// member so that soc predict and soc map give the interval.
 
 #include "commands.hpp"
 #include "workflow.hpp"
+
+#include <cnnlstm/uncertainty.hpp>
 
 namespace soc {
 namespace {
@@ -14,8 +20,10 @@ CommandLine train_command_line() {
                {{"train-index", "FILE", "rows to train on (.npy of integers)"},
                 {"test-index", "FILE", "rows to test on, never used for selection"},
                 {"init", "FILE", "start from these weights (a cnnlstm model or a PyTorch state_dict export)"},
+                {"ensemble", "K", "train K members and a calibrated 90% prediction interval (default 1)"},
+                {"bootstrap", "", "with --ensemble: each member trains on a bootstrap resample"},
                 {"out", "DIR", "output folder"},
-                {"resume", "", "continue from DIR/checkpoint.safetensors"},
+                {"resume", "", "continue from the checkpoints in DIR"},
                 {"print-config", "", "print the effective configuration as JSON and exit"}});
   return CommandLine("train", "Trains a soil-carbon model on covariate arrays and writes it with its metrics.", flags);
 }
@@ -25,7 +33,7 @@ struct Split {
 };
 
 Split split_rows(const cnnlstm::TrainConfig& c, Index rows) {
-  if (c.train_index.empty()) throw UsageError("the training rows are required: give --train-index FILE");
+  if (c.train_index.empty()) throw UsageError("train: the training rows are required: give --train-index FILE");
   Split s;
   const Rows train = cnnlstm::load_index_file(c.train_index, rows);
   if (!c.test_index.empty()) {
@@ -36,37 +44,25 @@ Split split_rows(const cnnlstm::TrainConfig& c, Index rows) {
   return s;
 }
 
-nlohmann::json data_description(const cnnlstm::SoilData<float>& d) {
-  nlohmann::json j{{"rows", d.rows}};
-  if (d.x_cnn) j["x_cnn"] = {d.x_cnn->dimension(1), d.x_cnn->dimension(2), d.x_cnn->dimension(3)};
-  if (d.x_lstm) j["x_lstm"] = {d.x_lstm->dimension(1), d.x_lstm->dimension(2)};
-  return j;
+struct EnsembleOptions {
+  Index members = 1;
+  bool bootstrap = false;
+  bool resume = false;
+  bool quiet = false;
+};
+
+// File names: a single model keeps the plain names, ensemble members are numbered.
+std::string member_file(const std::string& dir, const std::string& stem, Index k, Index members) {
+  return dir + "/" + stem + (members == 1 ? "" : "_" + std::to_string(k + 1)) + ".safetensors";
 }
 
-template <class Model>
-void write_results(Model& model, const cnnlstm::TrainConfig& c, const LoadedData& d, const Split& split,
-                   const cnnlstm::Trainer<Model>& trainer, const cnnlstm::TrainingSummary& summary) {
-  const auto train = evaluate_rows(model, d.data, split.fit);
-  const auto validation = evaluate_rows(model, d.data, split.validation);
-  const auto test = evaluate_rows(model, d.data, split.test);
-  nlohmann::json metrics{{"variant", d.spec.variant_name()},
-                         {"epochs_done", summary.epochs_done},
-                         {"best_epoch", summary.best_epoch},
-                         {"stopped_early", summary.stopped_early},
-                         {"rows", {{"train", split.fit.size()}, {"validation", split.validation.size()}, {"test", split.test.size()}}},
-                         {"train", metrics_json(train)}};
-  if (!validation.empty()) metrics["validation"] = metrics_json(validation);
-  if (!test.empty()) metrics["test"] = metrics_json(test);
-  const std::string dir = c.out;
-  cnnlstm::save_model(dir + "/model.safetensors", model,
-                      {{"training", nlohmann::json{{"config", cnnlstm::to_json(c)}, {"data", data_description(d.data)},
-                                                   {"metrics", metrics}}.dump()}});
-  write_text_file(dir + "/metrics.json", metrics.dump(2) + "\n");
-  write_text_file(dir + "/history.csv", history_csv(trainer.history()));
-  write_text_file(dir + "/learning_curves.svg", learning_curves_svg(trainer.history()));
-  write_text_file(dir + "/observed_vs_predicted.svg",
-                  observed_predicted_svg(model, d.data, {{"train", split.fit}, {"validation", split.validation}, {"test", split.test}}));
-  std::cout << metrics.dump(2) << "\n";
+// Rows a member trains on: all fit rows, or a seeded bootstrap resample of them.
+Rows member_rows(const Rows& fit, Index k, const EnsembleOptions& e, std::uint64_t seed) {
+  if (!e.bootstrap) return fit;
+  cnnlstm::Rng rng(seed + static_cast<std::uint64_t>(k) * 7919);
+  Rows out;
+  for (std::size_t i = 0; i < fit.size(); ++i) out.push_back(fit[rng.below(fit.size())]);
+  return out;
 }
 
 // The configuration a checkpoint was made with must be the one resumed with (epochs may grow).
@@ -83,32 +79,159 @@ void require_same_config(const std::string& checkpoint, const cnnlstm::TrainConf
 }
 
 template <class Model>
-int train(Model& model, const cnnlstm::TrainConfig& c, const LoadedData& d, bool resume, bool quiet) {
-  const Split split = split_rows(c, d.data.rows);
+struct Member {
+  Model model;
+  std::vector<cnnlstm::EvaluationRecord> history;
+  cnnlstm::TrainingSummary summary;
+};
+
+// Trains member k (seed + k) with checkpoints; on divergence saves the best model and rethrows.
+template <class Model>
+Member<Model> train_member(Model model, cnnlstm::TrainConfig c, const LoadedData& d, const Rows& fit, const Rows& validation,
+                           Index k, const EnsembleOptions& e) {
+  const std::string checkpoint = member_file(c.out, "checkpoint", k, e.members);
+  c.rand_seed += static_cast<std::uint64_t>(k);
   start_model(model, c);
   cnnlstm::Trainer<Model> trainer(model, c.trainer_options());
-  const std::string checkpoint = c.out + "/checkpoint.safetensors";
-  if (resume) {
-    if (!std::filesystem::exists(checkpoint)) throw UsageError("--resume: there is no " + checkpoint + " to resume from");
+  if (e.resume && std::filesystem::exists(checkpoint)) {
     require_same_config(checkpoint, c);
     trainer.restore(cnnlstm::load_checkpoint(checkpoint, model));
   }
-  ProgressReport progress(quiet);
+  ProgressReport progress(e.quiet);
   trainer.on_epoch = [&](const cnnlstm::EpochProgress& p) { progress(p); };
   trainer.on_evaluation = [&](const cnnlstm::EvaluationRecord&) {
     cnnlstm::save_checkpoint(checkpoint, model, trainer.state(), {{"config", cnnlstm::to_json(c).dump()}});
   };
-  cnnlstm::TrainingSummary summary;
+  if (e.members > 1 && !e.quiet) std::cerr << "member " << k + 1 << " of " << e.members << "\n";
+  Member<Model> m{model, {}, {}};
   try {
-    summary = trainer.fit({cnnlstm::inputs_for<Model>(d.data), *d.data.y}, split.fit, split.validation);
+    m.summary = trainer.fit({cnnlstm::inputs_for<Model>(d.data), *d.data.y}, fit, validation);
   } catch (const cnnlstm::NumericalError&) {
     progress.finish();
-    cnnlstm::save_model(c.out + "/model.safetensors", model, {{"note", "training diverged; this is the best model before"}});
+    cnnlstm::save_model(member_file(c.out, "model", k, e.members), model,
+                        {{"note", "training diverged; this is the best model before"}});
     write_text_file(c.out + "/history.csv", history_csv(trainer.history()));
     throw;
   }
-  if (summary.stopped_early) progress.finish();
-  write_results(model, c, d, split, trainer, summary);
+  if (m.summary.stopped_early) progress.finish();
+  m.model = model;
+  m.history = trainer.history();
+  return m;
+}
+
+// Predictions of every member at the rows: (rows) x (members), first output.
+template <class Model>
+std::vector<std::vector<double>> member_predictions(std::vector<Member<Model>>& members, const cnnlstm::SoilData<float>& data,
+                                                    const Rows& rows) {
+  std::vector<std::vector<double>> out(rows.size());
+  for (auto& m : members) {
+    const auto p = cnnlstm::predict_rows(m.model, cnnlstm::inputs_for<Model>(data), rows);
+    for (std::size_t i = 0; i < rows.size(); ++i) out[i].push_back(p(static_cast<Index>(i), 0));
+  }
+  return out;
+}
+
+std::vector<double> observed_at(const cnnlstm::SoilData<float>& data, const Rows& rows) {
+  std::vector<double> y;
+  for (auto r : rows) y.push_back((*data.y)(r, 0));
+  return y;
+}
+
+// Ensemble metrics (of the members' mean) and, with a calibration, the interval's coverage.
+template <class Model>
+nlohmann::json ensemble_metrics(std::vector<Member<Model>>& members, const cnnlstm::SoilData<float>& data, const Rows& rows,
+                                const std::optional<cnnlstm::ConformalCalibration>& calibration) {
+  const auto predictions = member_predictions(members, data, rows);
+  std::vector<cnnlstm::PredictionBands> bands;
+  std::vector<double> means;
+  double width = 0;
+  for (const auto& p : predictions) {
+    bands.push_back(cnnlstm::prediction_bands(p, calibration));
+    means.push_back(bands.back().mean);
+    width += bands.back().q95 - bands.back().q05;
+  }
+  const auto observed = observed_at(data, rows);
+  nlohmann::json j = cnnlstm::to_json(cnnlstm::compute_metrics(observed, means));
+  j["picp_90"] = cnnlstm::interval_coverage(bands, observed);
+  j["mean_interval_width"] = width / static_cast<double>(rows.size());
+  return j;
+}
+
+nlohmann::json data_description(const cnnlstm::SoilData<float>& d) {
+  nlohmann::json j{{"rows", d.rows}};
+  if (d.x_cnn) j["x_cnn"] = {d.x_cnn->dimension(1), d.x_cnn->dimension(2), d.x_cnn->dimension(3)};
+  if (d.x_lstm) j["x_lstm"] = {d.x_lstm->dimension(1), d.x_lstm->dimension(2)};
+  return j;
+}
+
+std::string all_histories_csv(const std::vector<std::vector<cnnlstm::EvaluationRecord>>& histories) {
+  if (histories.size() == 1) return history_csv(histories[0]);
+  std::string out;
+  for (std::size_t k = 0; k < histories.size(); ++k) {
+    std::istringstream lines(history_csv(histories[k]));
+    std::string line;
+    for (bool header = true; std::getline(lines, line); header = false)
+      if (!header || k == 0) out += (header ? "member," : std::to_string(k + 1) + ",") + line + "\n";
+  }
+  return out;
+}
+
+template <class Model>
+void write_results(std::vector<Member<Model>>& members, const cnnlstm::TrainConfig& c, const LoadedData& d, const Split& split,
+                   const std::optional<cnnlstm::ConformalCalibration>& calibration) {
+  const auto k_members = static_cast<Index>(members.size());
+  nlohmann::json metrics{{"variant", d.spec.variant_name()},
+                         {"members", k_members},
+                         {"rows", {{"train", split.fit.size()}, {"validation", split.validation.size()}, {"test", split.test.size()}}}};
+  if (k_members == 1) {
+    auto& m = members[0];
+    metrics["epochs_done"] = m.summary.epochs_done;
+    metrics["best_epoch"] = m.summary.best_epoch;
+    metrics["stopped_early"] = m.summary.stopped_early;
+    for (const auto& [name, rows] : {std::pair{"train", &split.fit}, {"validation", &split.validation}, {"test", &split.test}})
+      if (!rows->empty()) metrics[name] = metrics_json(evaluate_rows(m.model, d.data, *rows));
+  } else {
+    for (const auto& [name, rows] : {std::pair{"train", &split.fit}, {"validation", &split.validation}, {"test", &split.test}})
+      if (!rows->empty()) metrics[name] = ensemble_metrics(members, d.data, *rows, calibration);
+    if (calibration) metrics["conformal"] = cnnlstm::to_json(*calibration);
+  }
+  std::vector<std::vector<cnnlstm::EvaluationRecord>> histories;
+  for (Index k = 0; k < k_members; ++k) {
+    auto& m = members[static_cast<std::size_t>(k)];
+    std::map<std::string, std::string> meta{
+        {"training", nlohmann::json{{"config", cnnlstm::to_json(c)}, {"data", data_description(d.data)}, {"metrics", metrics}}.dump()}};
+    if (k_members > 1) {
+      nlohmann::json ensemble{{"size", k_members}, {"member", k + 1}};
+      if (calibration) ensemble["conformal"] = cnnlstm::to_json(*calibration);
+      meta["ensemble"] = ensemble.dump();
+    }
+    cnnlstm::save_model(member_file(c.out, "model", k, k_members), m.model, meta);
+    histories.push_back(m.history);
+  }
+  write_text_file(c.out + "/metrics.json", metrics.dump(2) + "\n");
+  write_text_file(c.out + "/history.csv", all_histories_csv(histories));
+  write_text_file(c.out + "/learning_curves.svg", learning_curves_svg(histories[0]));
+  write_text_file(c.out + "/observed_vs_predicted.svg",
+                  observed_predicted_svg(members[0].model, d.data,
+                                         {{"train", split.fit}, {"validation", split.validation}, {"test", split.test}}));
+  std::cout << metrics.dump(2) << "\n";
+}
+
+template <class Model>
+int train(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d, const EnsembleOptions& e) {
+  const Split split = split_rows(c, d.data.rows);
+  if (e.resume && !std::filesystem::exists(member_file(c.out, "checkpoint", 0, e.members)))
+    throw UsageError("train: --resume: there is no " + member_file(c.out, "checkpoint", 0, e.members) + " to resume from");
+  std::vector<Member<Model>> members;
+  for (Index k = 0; k < e.members; ++k)
+    members.push_back(train_member(blank, c, d, member_rows(split.fit, k, e, c.rand_seed), split.validation, k, e));
+  std::optional<cnnlstm::ConformalCalibration> calibration;
+  if (e.members > 1 && !split.validation.empty())
+    calibration = cnnlstm::calibrate_conformal(member_predictions(members, d.data, split.validation),
+                                               observed_at(d.data, split.validation), 0.1);
+  else if (e.members > 1)
+    std::cerr << "soc: note: without validation rows the interval is the members' own spread, not calibrated\n";
+  write_results(members, c, d, split, calibration);
   return 0;
 }
 
@@ -122,11 +245,13 @@ int run_train(const Arguments& args) {
     std::cout << cnnlstm::to_json(c).dump(2) << "\n";
     return 0;
   }
-  if (c.out.empty()) throw UsageError("an output folder is required: give --out DIR");
+  if (c.out.empty()) throw UsageError("train: an output folder is required: give --out DIR");
+  const EnsembleOptions e{cl.integer("ensemble", 1, 1000).value_or(1), cl.has("bootstrap"), cl.has("resume"), cl.has("quiet")};
+  if (e.bootstrap && e.members == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
   const LoadedData d = load_training_data(c);
   output_folder(c.out);
-  auto model = cnnlstm::build_model<float>(d.spec);
-  return std::visit([&](auto& m) { return train(m, c, d, cl.has("resume"), cl.has("quiet")); }, model);
+  const auto model = cnnlstm::build_model<float>(d.spec);
+  return std::visit([&](const auto& m) { return train(m, c, d, e); }, model);
 }
 
 }  // namespace soc

@@ -124,6 +124,7 @@ class Trainer {
     if (state_.epochs_done == 0 && options_.standardize_targets && model_.target_scaling().mean.empty())
       model_.set_target_scaling(standardization(data.targets, train_rows));
     TrainingSummary summary;
+    summary.stopped_early = options_.patience > 0 && state_.evaluations_since_best >= options_.patience;  // resumed
     const auto started = std::chrono::steady_clock::now() - seconds_to_duration(state_.seconds);
     while (state_.epochs_done < options_.epochs && !summary.stopped_early) {
       const double loss = run_epoch(data, train_rows);
