@@ -71,7 +71,7 @@ std::vector<std::string> column_names(Index columns, bool bands) {
   const Index outputs = bands ? columns / 4 : columns;
   std::vector<std::string> names;
   for (Index k = 0; k < outputs; ++k) {
-    const std::string suffix = outputs > 1 ? "_" + std::to_string(k) : "";
+    const std::string suffix = outputs > 1 ? std::string("_").append(std::to_string(k)) : std::string();
     if (bands)
       for (const auto& b : band_names) names.push_back(b + suffix);
     else
