@@ -356,4 +356,46 @@ inline std::string scatter_svg(const PlotOptions& options, const std::vector<Plo
   return close_chart(std::move(out), frame, legend);
 }
 
+// Horizontal bars, one per category, top to bottom in the given order (e.g. importances); the
+// x axis always includes 0. Non-finite values are drawn as empty rows.
+inline std::string bar_chart_svg(const PlotOptions& o, const std::vector<std::string>& labels,
+                                 const std::vector<double>& values) {
+  using namespace svg_detail;
+  if (labels.size() != values.size())
+    throw ShapeError("bar chart: " + std::to_string(labels.size()) + " labels for " + std::to_string(values.size()) + " values");
+  double lo = 0, hi = 0;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (labels.empty()) return no_data_svg(o);
+  const AxisTicks xt = nice_ticks(lo, hi == lo ? lo + 1 : hi);
+  double widest = 0;
+  for (const auto& label : labels) widest = std::max(widest, text_width(label));
+  const double left = 24 + widest, top = 44, bottom = 56, right = 28;
+  const double width = o.width - left - right, height = o.height - top - bottom;
+  if (width < min_plot_side || height < min_plot_side)
+    throw ConfigError("plot: " + std::to_string(o.width) + " x " + std::to_string(o.height) + " px is too small for the bars");
+  const Frame f{left, top, width, height, 0, {xt.values.front(), xt.values.back()}, {0, 1}};
+  std::string out = svg_header(o);
+  for (std::size_t i = 0; i < xt.values.size(); ++i) {
+    const double x = f.px(xt.values[i]);
+    add_line(out, x, top, x, top + height, "#e5e5e5");
+    add_text(out, x, top + height + 19, xt.labels[i], "text-anchor=\"middle\"");
+  }
+  add_text(out, left + width / 2, top + height + 42, o.x_label, "text-anchor=\"middle\"");
+  const double row = height / static_cast<double>(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const double y = top + row * static_cast<double>(i);
+    add_text(out, left - 8, y + row / 2 + 4, labels[i], "text-anchor=\"end\"");
+    if (!std::isfinite(values[i])) continue;
+    const double x0 = f.px(std::min(0.0, values[i])), x1 = f.px(std::max(0.0, values[i]));
+    out += "<rect x=\"" + num(x0) + "\" y=\"" + num(y + row * 0.15) + "\" width=\"" + num(x1 - x0) + "\" height=\"" +
+           num(row * 0.7) + "\" fill=\"" + colour(0) + "\"/>\n";
+  }
+  add_line(out, f.px(0), top, f.px(0), top + height, grey);
+  return out + "</svg>\n";
+}
+
 }  // namespace cnnlstm
