@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs what cnnlstm needs on Debian 12 (run as root). Idempotent: packages already present
-# are left alone. Pass --pytorch to also install Debian's PyTorch, which only the golden-file
-# generator (tests/golden/) and the side-by-side benchmark (benchmarks/) use.
+# are left alone. Options:
+#   --gdal     GDAL, for soc map and soc simulate --rasters (built only when GDAL is found)
+#   --fuzz     clang and its runtime, for the libFuzzer harnesses (tests/fuzz/)
+#   --pytorch  Debian's PyTorch, for the golden-file generator (tests/golden/) and the
+#              side-by-side benchmark (benchmarks/)
 set -euo pipefail
 
 packages=(cmake make g++ libeigen3-dev libxsimd-dev xtl-dev doctest-dev nlohmann-json3-dev)
 for arg in "$@"; do
   case "$arg" in
+    --gdal) packages+=(libgdal-dev gdal-bin) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --pytorch) packages+=(python3-torch python3-numpy) ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --pytorch)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --gdal, --fuzz, --pytorch)" >&2; exit 2 ;;
   esac
 done
 
