@@ -63,6 +63,18 @@ arrays=(--x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy")
   --out "$work/cvs" >/dev/null 2>&1 && grep -q '"spatial fold 3"' "$work/cvs/cv.json" && pass || fail "spatial cv"
 "$soc" cv "${arrays[@]}" --split "$d/train_index.npy:$d/test_index.npy" --epochs 2 --quiet --out "$work/cvf" >/dev/null 2>&1 \
   && grep -q '"split 1"' "$work/cvf/cv.json" && pass || fail "cv over a fixed split"
+"$soc" train "${common[@]}" --test-index "$d/test_index.npy" --ensemble 3 --epochs 4 --val-fraction 0.2 --quiet \
+  --out "$work/ens" >/dev/null 2>&1 && grep -q '"picp_90"' "$work/ens/metrics.json" && pass || fail "ensemble training"
+"$soc" predict --model "$work/ens/model_1.safetensors" --model "$work/ens/model_2.safetensors" \
+  --model "$work/ens/model_3.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/bands.csv" 2>/dev/null \
+  && head -1 "$work/bands.csv" | grep -qx "row,mean,q05,q50,q95" && pass || fail "ensemble prediction bands"
+expect 3 "differs from the first member" -- "$soc" predict --model "$work/ens/model_1.safetensors" \
+  --model "$work/lstm/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/mixed.npy"
+absent "$work/mixed.npy"
+"$soc" importance --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" \
+  --index "$d/test_index.npy" --names "$d/covariates.json" --repeats 1 --out "$work/imp" >/dev/null 2>&1 \
+  && [ "$(wc -l <"$work/imp/importance.csv")" -eq 33 ] && grep -q "channel,1,slope" "$work/imp/importance.csv" \
+  && present "$work/imp/importance.svg" || fail "importance"
 "$soc" train --print-config --lr 0.01 | grep -q '"lr": 0.01' && pass || fail "--print-config"
 
 # --- bad usage and configuration: exit 2 ---
