@@ -28,7 +28,7 @@ inline nlohmann::json read_json_file(const std::string& path) {
   text << in.rdbuf();
   try {
     return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw cnnlstm::ConfigError(path + ": not valid JSON: " + e.what());
   }
 }

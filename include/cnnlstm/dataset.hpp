@@ -192,13 +192,19 @@ inline std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> split_val
 
 // The series columns a model reads: all F when the data has F, else the paper's layout of 12
 // columns (EVI first, then the 11 phenology metrics) serves F = 1 (EVI) and F = 11 (phenology).
+// first_series_feature gives the first of those columns (-1: the data cannot serve the model).
+inline Index first_series_feature(Index have, Index wanted) {
+  if (have == wanted) return 0;
+  if (have == 12 && wanted == 1) return 0;
+  if (have == 12 && wanted == 11) return 1;
+  return -1;
+}
+
 template <class T>
 Tensor<T, 3> select_series_features(const Tensor<T, 3>& x, Index wanted, const std::string& file) {
   const Index have = x.dimension(2);
   if (have == wanted) return x;
-  Index first = -1;
-  if (have == 12 && wanted == 1) first = 0;
-  if (have == 12 && wanted == 11) first = 1;
+  const Index first = first_series_feature(have, wanted);
   if (first < 0)
     throw ShapeError(file + ": the model reads " + std::to_string(wanted) + " series features per year, the array has " +
                      std::to_string(have) + " (give " + std::to_string(wanted) +

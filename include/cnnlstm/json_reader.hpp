@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -124,11 +127,20 @@ class JsonObjectReader {
       if (!value.is_boolean()) throw fail("true or false");
       return value.get<bool>();
     } else if constexpr (std::is_integral_v<V>) {
-      if (value.is_number_integer()) return value.get<V>();
-      if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>() &&
-          std::abs(value.get<double>()) < 9e15)
-        return static_cast<V>(value.get<double>());
-      throw fail("a whole number");
+      // Only values V can hold: a wider one must not wrap around (4294967297 is not 1).
+      const bool whole = value.is_number_integer() ||
+                         (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>() &&
+                          std::abs(value.get<double>()) < 9e15);
+      if (!whole) throw fail("a whole number");
+      if (value.is_number_unsigned()) {
+        const auto n = value.get<std::uint64_t>();
+        if (std::in_range<V>(n)) return static_cast<V>(n);
+      } else {
+        const auto n = value.get<std::int64_t>();  // a float here is whole and below 9e15
+        if (std::in_range<V>(n)) return static_cast<V>(n);
+      }
+      throw fail("a whole number from " + std::to_string(std::numeric_limits<V>::min()) + " to " +
+                 std::to_string(std::numeric_limits<V>::max()));
     } else if constexpr (std::is_floating_point_v<V>) {
       if (!value.is_number()) throw fail("a number");
       return value.get<V>();

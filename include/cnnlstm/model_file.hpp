@@ -8,6 +8,7 @@
 // metadata: its architecture is inferred from the tensor names and shapes. Loading never runs
 // anything from the file: safetensors is data only.
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -77,8 +78,16 @@ void save_model(const std::string& path, const AnySocModel<T>& model,
 
 namespace detail {
 
-inline const std::vector<Index>& tensor_shape(const SafetensorsFile& f, const std::string& name) {
-  return f.info(name).shape;
+// The shape of a tensor an architecture is inferred from: `rank` dimensions, all positive (no
+// model parameter has an empty dimension, and so every inferred size is bounded by the file's).
+inline const std::vector<Index>& tensor_shape(const SafetensorsFile& f, const std::string& name,
+                                              std::size_t rank) {
+  const auto& shape = f.info(name).shape;
+  if (shape.size() != rank || std::any_of(shape.begin(), shape.end(), [](Index d) { return d < 1; }))
+    throw FormatError(f.path() + ": tensor '" + name + "' has shape " + shape_string(shape) +
+                      ", but a model parameter of this name has " + std::to_string(rank) +
+                      " positive dimensions");
+  return shape;
 }
 
 // The smallest square patch that the conv blocks of `cnn` reduce to the flattened width.
@@ -100,16 +109,16 @@ inline CnnBranchOptions infer_cnn(const SafetensorsFile& f, const std::string& f
   CnnBranchOptions cnn;
   cnn.fc_name = fc_name;
   cnn.conv_channels.clear();
-  const auto& first = tensor_shape(f, "conv1.weight");
-  if (first.size() != 4 || first[2] != first[3])
+  const auto& first = tensor_shape(f, "conv1.weight", 4);
+  if (first[2] != first[3])
     throw FormatError(f.path() + ": conv1.weight must have shape (out, in, k, k), got " + shape_string(first));
   cnn.in_channels = first[1];
   cnn.kernel = first[2];
   for (int k = 1; f.contains("conv" + std::to_string(k) + ".weight"); ++k)
-    cnn.conv_channels.push_back(tensor_shape(f, "conv" + std::to_string(k) + ".weight")[0]);
+    cnn.conv_channels.push_back(tensor_shape(f, "conv" + std::to_string(k) + ".weight", 4)[0]);
   if (!f.contains(fc_name + ".weight"))
     throw FormatError(f.path() + ": the CNN branch has no fully connected layer '" + fc_name + "'");
-  const auto& fc = tensor_shape(f, fc_name + ".weight");
+  const auto& fc = tensor_shape(f, fc_name + ".weight", 2);
   cnn.features = fc[0];
   const Index patch_from_weights = patch_for_flat_width(cnn, fc[1], f.path());
   cnn.patch = patch.value_or(patch_from_weights);
@@ -127,14 +136,24 @@ inline CnnBranchOptions infer_cnn(const SafetensorsFile& f, const std::string& f
 inline LstmBranchOptions infer_lstm(const SafetensorsFile& f, const std::string& fc_name) {
   LstmBranchOptions lstm;
   lstm.fc_name = fc_name;
-  lstm.input_size = tensor_shape(f, "lstm.weight_ih_l0").at(1);
-  lstm.hidden_size = tensor_shape(f, "lstm.weight_hh_l0").at(1);
+  lstm.input_size = tensor_shape(f, "lstm.weight_ih_l0", 2)[1];
+  lstm.hidden_size = tensor_shape(f, "lstm.weight_hh_l0", 2)[1];
   lstm.num_layers = 0;
   while (f.contains("lstm.weight_ih_l" + std::to_string(lstm.num_layers))) ++lstm.num_layers;
   if (!f.contains(fc_name + ".weight"))
     throw FormatError(f.path() + ": the LSTM branch has no fully connected layer '" + fc_name + "'");
-  lstm.features = tensor_shape(f, fc_name + ".weight").at(0);
+  lstm.features = tensor_shape(f, fc_name + ".weight", 2)[0];
   return lstm;
+}
+
+// The parameters the model of `spec` declares (names and shapes), without allocating them.
+inline ParameterLayout layout_of(const ModelSpec& spec) {
+  ParameterLayout layout;
+  Index features = 0;
+  if (spec.cnn) features += CnnBranch<float>(layout, *spec.cnn).output_features();
+  if (spec.lstm) features += LstmBranch<float>(layout, *spec.lstm).output_features();
+  DenseHead<float>(layout, features, spec.head);
+  return layout;
 }
 
 }  // namespace detail
@@ -162,7 +181,7 @@ inline ModelSpec infer_spec(const SafetensorsFile& f, std::optional<Index> patch
   }
   if (!f.contains(spec.head.name + ".weight"))
     throw FormatError(f.path() + ": the head layer '" + spec.head.name + "' is missing");
-  spec.head.outputs = detail::tensor_shape(f, spec.head.name + ".weight").at(0);
+  spec.head.outputs = detail::tensor_shape(f, spec.head.name + ".weight", 2)[0];
   return spec;
 }
 
@@ -179,7 +198,7 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(meta.at("model"));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw FormatError(path + ": the metadata entry \"model\" is not valid JSON: " + e.what());
     }
     try {
@@ -194,6 +213,8 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
   } else {
     spec = infer_spec(file, patch);
   }
+  // Before allocating: the spec comes from the file and may ask for far more than it holds.
+  check_parameter_tensors(file, detail::layout_of(spec));
   LoadedModel<T> loaded{build_model<T>(spec), spec, meta, !ours};
   std::visit(
       [&](auto& model) {
@@ -207,7 +228,7 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
           nlohmann::json s;
           try {
             s = nlohmann::json::parse(meta.at("target_scaling"));
-          } catch (const nlohmann::json::parse_error& e) {
+          } catch (const nlohmann::json::exception& e) {
             throw FormatError(path + ": the metadata entry \"target_scaling\" is not valid JSON: " + e.what());
           }
           auto scaling = target_scaling_from_json(s, path + " (metadata)");

@@ -138,7 +138,8 @@ inline CnnBranchOptions cnn_options_from_json(JsonObjectReader r) {
   r.read("fc_name", o.fc_name);
   r.finish();
   for (Index c : o.conv_channels)
-    if (c < 1) throw ConfigError(r.where() + ": key \"" + r.full("conv_channels") + "\" must list positive widths");
+    if (c < 1 || c > 1'000'000)
+      throw ConfigError(r.where() + ": key \"" + r.full("conv_channels") + "\" must list widths from 1 to 1000000");
   return o;
 }
 
@@ -163,7 +164,8 @@ inline DenseHeadOptions head_options_from_json(JsonObjectReader r) {
   r.read("hidden_prefix", o.hidden_prefix);
   r.finish();
   for (Index w : o.hidden)
-    if (w < 1) throw ConfigError(r.where() + ": key \"" + r.full("hidden") + "\" must list positive widths");
+    if (w < 1 || w > 1'000'000)
+      throw ConfigError(r.where() + ": key \"" + r.full("hidden") + "\" must list widths from 1 to 1000000");
   return o;
 }
 

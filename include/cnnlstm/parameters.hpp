@@ -32,6 +32,9 @@ struct ParameterSpec {
 
 class ParameterLayout {
  public:
+  // Far beyond any model that fits in memory, and safely below Index overflow.
+  static constexpr Index max_size = Index{1} << 40;
+
   // Declares a tensor and returns its slot. Names must be unique and dimensions positive.
   ParamSlot add(std::string name, std::vector<Index> shape) {
     if (find(name) != nullptr) throw ConfigError("parameter '" + name + "' is declared twice");
@@ -40,6 +43,9 @@ class ParameterLayout {
       if (d <= 0)
         throw ConfigError("parameter '" + name + "' has a non-positive dimension " +
                           shape_string(shape));
+      if (size > max_size / d || size_ > max_size - size * d)
+        throw ConfigError("parameter '" + name + "' of shape " + shape_string(shape) +
+                          " makes the model larger than " + std::to_string(max_size) + " numbers");
       size *= d;
     }
     const ParamSlot slot{size_, size};

@@ -100,7 +100,8 @@ inline void apply_train_config(const nlohmann::json& j, const std::string& where
   r.read("out", c.out);
   r.finish();
   for (Index w : c.head_hidden)
-    if (w < 1) throw ConfigError(where + ": key \"head_hidden\" must list positive widths");
+    if (w < 1 || w > 1'000'000)
+      throw ConfigError(where + ": key \"head_hidden\" must list widths from 1 to 1000000");
 }
 
 inline nlohmann::json to_json(const TrainConfig& c) {

@@ -103,3 +103,12 @@ TEST_CASE("Rng state round-trips and shuffle is a permutation") {
   for (int i = 0; i < 30000; ++i) ++counts[r.below(3)];
   for (int c : counts) CHECK(c == doctest::Approx(10000).epsilon(0.05));
 }
+
+TEST_CASE("ParameterLayout refuses sizes that would overflow") {
+  ParameterLayout layout;
+  CHECK_THROWS_WITH_AS(layout.add("fc.weight", {1000000, 100000000}), doctest::Contains("makes the model larger than"),
+                       ConfigError);
+  layout.add("a", {1 << 20, 1 << 19});
+  CHECK_THROWS_AS(layout.add("b", {1 << 20, 1 << 20}), ConfigError);
+  CHECK(layout.find("b") == nullptr);
+}

@@ -32,12 +32,11 @@ void write_parameters(const std::string& path, const Parameters<T>& params,
 
 namespace detail {
 
-// Every way the file's tensors differ from the model's, one line each.
-template <class T>
-std::vector<std::string> parameter_mismatches(const SafetensorsFile& file,
-                                              const Parameters<T>& params) {
+// Every way the file's tensors differ from the layout's, one line each.
+inline std::vector<std::string> parameter_mismatches(const SafetensorsFile& file,
+                                                     const ParameterLayout& layout) {
   std::vector<std::string> problems;
-  for (const ParameterSpec& spec : params.layout().specs()) {
+  for (const ParameterSpec& spec : layout.specs()) {
     if (!file.contains(spec.name)) {
       problems.push_back("missing tensor '" + spec.name + "' (the model expects shape " +
                          shape_string(spec.shape) + ")");
@@ -48,7 +47,7 @@ std::vector<std::string> parameter_mismatches(const SafetensorsFile& file,
     }
   }
   for (const std::string& name : file.names())
-    if (params.layout().find(name) == nullptr)
+    if (layout.find(name) == nullptr)
       problems.push_back("unexpected tensor '" + name + "' with shape " +
                          shape_string(file.info(name).shape) +
                          " (the model has no such parameter)");
@@ -57,19 +56,24 @@ std::vector<std::string> parameter_mismatches(const SafetensorsFile& file,
 
 }  // namespace detail
 
+// Throws a ShapeError listing every missing, unexpected and mis-shaped tensor unless the file
+// holds exactly the layout's tensors with the layout's shapes. Needs no parameter storage, so a
+// model can be checked against a file before it is allocated.
+inline void check_parameter_tensors(const SafetensorsFile& file, const ParameterLayout& layout) {
+  const auto problems = detail::parameter_mismatches(file, layout);
+  if (problems.empty()) return;
+  std::string message = file.path() + ": the tensors do not match the model (" +
+                        std::to_string(problems.size()) + " problem" +
+                        (problems.size() == 1 ? "" : "s") + "):";
+  for (const auto& problem : problems) message += "\n  " + problem;
+  throw ShapeError(message);
+}
+
 // Loads every parameter from the file, which must hold exactly the model's tensors with the
-// model's shapes. Otherwise throws a ShapeError listing every missing, unexpected and mis-shaped
-// tensor, and leaves `params` unchanged (also if a later read fails).
+// model's shapes (check_parameter_tensors), and leaves `params` unchanged if a read fails.
 template <class T>
 void read_parameters(const SafetensorsFile& file, Parameters<T>& params) {
-  const auto problems = detail::parameter_mismatches(file, params);
-  if (!problems.empty()) {
-    std::string message = file.path() + ": the tensors do not match the model (" +
-                          std::to_string(problems.size()) + " problem" +
-                          (problems.size() == 1 ? "" : "s") + "):";
-    for (const auto& problem : problems) message += "\n  " + problem;
-    throw ShapeError(message);
-  }
+  check_parameter_tensors(file, params.layout());
   auto values = params.values();
   for (const ParameterSpec& spec : params.layout().specs())
     file.read(spec.name, values.data() + spec.slot.offset, spec.shape);

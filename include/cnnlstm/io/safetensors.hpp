@@ -178,7 +178,7 @@ class SafetensorsFile {
       auto header = nlohmann::ordered_json::parse(text, note_duplicates);
       if (!duplicate.empty()) fail("header has the key '" + duplicate + "' twice");
       return header;
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // syntax, or a number out of range (1e999)
       fail(std::string("header is not valid JSON (") + e.what() + ")");
     }
   }
