@@ -1,6 +1,7 @@
 #pragma once
 // The soc program's subcommands; each takes the arguments after its name and returns the exit code.
 
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -14,5 +15,16 @@ int run_predict(const Arguments& args);
 int run_evaluate(const Arguments& args);
 int run_cv(const Arguments& args);
 int run_demo(const Arguments& args);
+int run_importance(const Arguments& args);
+
+// soc map reads rasters with GDAL: without it (SOC_WITH_GDAL undefined) it only says so.
+#ifdef SOC_WITH_GDAL
+int run_map(const Arguments& args);
+#else
+inline int run_map(const Arguments&) {
+  std::cerr << "soc map: this soc was built without GDAL; install libgdal-dev (Debian) and rebuild\n";
+  return 2;
+}
+#endif
 
 }  // namespace soc

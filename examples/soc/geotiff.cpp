@@ -76,8 +76,10 @@ std::string temporary_name(const std::string& destination) {
   const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   std::random_device random;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const auto candidate = folder / ("." + path.filename().string() + ".tmp-" + std::to_string(random()) +
-                                     path.extension().string());
+    std::string name = ".";  // built with += : GCC 12 warns falsely on "." + std::string (bug 105329)
+    name += path.filename().string();
+    name += ".tmp-" + std::to_string(random()) + path.extension().string();
+    const auto candidate = folder / name;
     if (!std::filesystem::exists(candidate)) return candidate.string();
   }
   throw cnnlstm::IoError("cannot find a free temporary name for '" + destination + "'");
@@ -200,14 +202,19 @@ void RasterReader::read_overview(Index band, Index rows, Index cols, float* out)
 // ---- GeoTiffWriter ------------------------------------------------------------------------
 
 GeoTiffWriter::GeoTiffWriter(std::string path, const GeoGrid& grid, const std::vector<std::string>& band_names,
-                             std::optional<double> nodata)
+                             std::optional<double> nodata, GeoTiffLayout layout)
     : path_(std::move(path)), temporary_(temporary_name(path_)), bands_(static_cast<Index>(band_names.size())) {
   start_gdal();
   GDALDriverH driver = GDALGetDriverByName("GTiff");
   if (!driver) throw cnnlstm::IoError("GDAL has no GTiff driver");
+  if (layout.tile < 16 || layout.tile % 16 != 0)
+    throw cnnlstm::ConfigError("GeoTIFF tiles must be a multiple of 16 pixels, got " + std::to_string(layout.tile));
   char** options = nullptr;
-  for (const char* option : {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", "PREDICTOR=3",
-                             "INTERLEAVE=BAND", "BIGTIFF=IF_SAFER"})
+  const std::string tile_size = std::to_string(layout.tile);
+  options = CSLSetNameValue(options, "BLOCKXSIZE", tile_size.c_str());
+  options = CSLSetNameValue(options, "BLOCKYSIZE", tile_size.c_str());
+  options = CSLSetNameValue(options, "PREDICTOR", layout.float_predictor ? "3" : "1");
+  for (const char* option : {"TILED=YES", "COMPRESS=DEFLATE", "INTERLEAVE=BAND", "BIGTIFF=IF_SAFER"})
     options = CSLAddString(options, option);
   CPLErrorReset();
   dataset_ = GDALCreate(driver, temporary_.c_str(), to_int(grid.size.cols), to_int(grid.size.rows), to_int(bands_),

@@ -58,12 +58,19 @@ class RasterReader {
   Index bands_ = 0;
 };
 
-// A Float32 GeoTIFF being written: tiled 256 x 256, DEFLATE with the floating-point predictor,
-// one band per name (band descriptions set), every band with the same nodata value.
+// How a GeoTIFF is laid out: square tiles (a multiple of 16 pixels), DEFLATE, with or without
+// the floating-point predictor (smaller files; slower to read back, so off for inputs read often).
+struct GeoTiffLayout {
+  Index tile = 256;
+  bool float_predictor = true;
+};
+
+// A Float32 GeoTIFF being written: tiled, DEFLATE-compressed, one band after the other
+// (INTERLEAVE=BAND), one band per name (band descriptions set), every band with the same nodata.
 class GeoTiffWriter {
  public:
   GeoTiffWriter(std::string path, const GeoGrid& grid, const std::vector<std::string>& band_names,
-                std::optional<double> nodata);
+                std::optional<double> nodata, GeoTiffLayout layout = {});
   GeoTiffWriter(const GeoTiffWriter&) = delete;
   GeoTiffWriter& operator=(const GeoTiffWriter&) = delete;
   ~GeoTiffWriter();  // without commit(): closes and removes the temporary file

@@ -1,5 +1,5 @@
 // soc: train, evaluate and apply CNN-LSTM soil organic carbon models from the command line.
-//   soc simulate | train | predict | evaluate | cv | demo   (each with --help)
+//   soc simulate | train | predict | evaluate | cv | demo | map   (each with --help)
 // Exit codes: 0 success, 1 training diverged or another runtime failure, 2 bad usage or
 // configuration, 3 bad data or file content, 4 a file could not be read or written.
 
@@ -22,15 +22,18 @@ void print_usage() {
                "  train      train a model and write it with its metrics and learning curves\n"
                "  predict    apply a model to covariate arrays\n"
                "  evaluate   metrics of a model on given data and rows\n"
-               "  cv         cross-validation over fixed splits or k random folds\n"
-               "  demo       simulate a data set and train the paper's model on it, in one go\n\n"
+               "  cv         cross-validation over fixed splits, k random folds or spatial blocks\n"
+               "  importance permutation importance of each channel, series feature and year\n"
+               "  demo       simulate a data set and train the paper's model on it, in one go\n"
+               "  map        predict every pixel of covariate rasters into a GeoTIFF map (needs GDAL)\n\n"
                "Run 'soc COMMAND --help' for a command's flags.\n";
 }
 
 int dispatch(const std::string& command, const soc::Arguments& args) {
   static const std::map<std::string, int (*)(const soc::Arguments&)> commands{
       {"simulate", soc::run_simulate}, {"train", soc::run_train},   {"predict", soc::run_predict},
-      {"evaluate", soc::run_evaluate}, {"cv", soc::run_cv},       {"demo", soc::run_demo}};
+      {"evaluate", soc::run_evaluate}, {"cv", soc::run_cv},       {"demo", soc::run_demo},
+      {"map", soc::run_map},           {"importance", soc::run_importance}};
   const auto it = commands.find(command);
   if (it == commands.end()) {
     std::vector<std::string> names;

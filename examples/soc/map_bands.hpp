@@ -1,44 +1,38 @@
 #pragma once
 // The bands of a map at one pixel, from the predictions of its models (the members of an
-// ensemble): one model gives one band, its prediction; several give four, the mean and the
-// 5%, 50% and 95% quantiles across the members (linear interpolation between order statistics,
-// numpy's default: the q-quantile of sorted m_0..m_{K-1} is m_j + f (m_{j+1} - m_j) with
-// j + f = q (K - 1)). Q0.05 and Q0.95 bound a 90% interval of the ensemble's spread.
+// ensemble). One model gives one band, its prediction. Several give four: the mean, and Q0.05,
+// Q0.5, Q0.95, the members' 5%, 50% and 95% quantiles (linear interpolation between order
+// statistics, numpy's default) -- or, with a conformal calibration, Q0.05 and Q0.95 widened to
+// the calibrated 90% interval (cnnlstm::prediction_bands, uncertainty.hpp). A calibration also
+// gives one model the four bands.
 
-#include <algorithm>
-#include <array>
-#include <cmath>
+#include <cnnlstm/uncertainty.hpp>
+
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace soc {
 
-inline std::vector<std::string> map_band_names(std::size_t members) {
-  if (members == 1) return {"prediction"};
+using Calibration = std::optional<cnnlstm::ConformalCalibration>;
+
+inline std::vector<std::string> map_band_names(std::size_t members, const Calibration& calibration = std::nullopt) {
+  if (members == 1 && !calibration) return {"prediction"};
   return {"mean", "Q0.05", "Q0.5", "Q0.95"};
 }
 
-// The q-quantile of sorted values (q in [0, 1]).
-inline double sorted_quantile(std::span<const double> sorted, double q) {
-  const double position = q * static_cast<double>(sorted.size() - 1);
-  const auto j = static_cast<std::size_t>(std::floor(position));
-  if (j + 1 >= sorted.size()) return sorted.back();
-  return sorted[j] + (position - static_cast<double>(j)) * (sorted[j + 1] - sorted[j]);
-}
-
-// members (K) -> bands (map_band_names(K).size()); sorts the members in place.
-inline void map_bands(std::span<double> members, std::span<float> bands) {
-  if (members.size() == 1) {
+// members (K) -> bands (map_band_names(K, calibration).size()).
+inline void map_bands(std::span<const double> members, std::span<float> bands, const Calibration& calibration = std::nullopt) {
+  if (members.size() == 1 && !calibration) {
     bands[0] = static_cast<float>(members[0]);
     return;
   }
-  double sum = 0;
-  for (double m : members) sum += m;
-  std::sort(members.begin(), members.end());
-  bands[0] = static_cast<float>(sum / static_cast<double>(members.size()));
-  constexpr std::array<double, 3> quantiles{0.05, 0.5, 0.95};
-  for (std::size_t k = 0; k < quantiles.size(); ++k) bands[k + 1] = static_cast<float>(sorted_quantile(members, quantiles[k]));
+  const auto b = cnnlstm::prediction_bands({members.begin(), members.end()}, calibration);
+  bands[0] = static_cast<float>(b.mean);
+  bands[1] = static_cast<float>(b.q05);
+  bands[2] = static_cast<float>(b.q50);
+  bands[3] = static_cast<float>(b.q95);
 }
 
 }  // namespace soc

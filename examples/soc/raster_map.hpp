@@ -10,6 +10,8 @@
 
 #include <cnnlstm/raster_window.hpp>
 
+#include "map_bands.hpp"
+
 #include <string>
 #include <vector>
 
@@ -29,11 +31,14 @@ struct MapOptions {
   cnnlstm::Index block = 256;       // pixels per side of a block
   cnnlstm::Index output = 0;        // which model output to map
   bool progress = true;             // a progress bar (or log lines) on stderr
+  Calibration calibration;          // conformal calibration of Q0.05, Q0.95 (map_bands.hpp); if
+                                    // unset, the one soc train --ensemble stored in the models
 };
 
 struct MapSummary {
   cnnlstm::Index pixels = 0, predicted = 0;  // raster pixels; pixels with a prediction
-  double seconds = 0;                        // reading, predicting and writing
+  double seconds = 0;                        // in all: checking, reading, predicting, writing
+  double read_seconds = 0, predict_seconds = 0, write_seconds = 0;
   int threads = 1;
   std::vector<std::string> bands;            // the map's band descriptions
 };

@@ -3,6 +3,7 @@
 // train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names).
 
 #include "commands.hpp"
+#include "simulated_rasters.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/io/npy.hpp>
@@ -17,7 +18,8 @@ int run_simulate(const Arguments& args) {
                   {"seed", "N", "random seed (default 314)"},
                   {"noise", "SD", "SD of the SOC noise in g/kg (default 2.8)"},
                   {"test-fraction", "X", "share of sites in the test split (default 0.2)"},
-                  {"out", "DIR", "output folder"}});
+                  {"out", "DIR", "output folder"},
+                  {"rasters", "DIR", "also write the region as GeoTIFFs: static stack, series, SOC truth (needs GDAL)"}});
   if (!cl.parse(args)) return 0;
   cnnlstm::SimulationOptions o;
   o.samples = cl.integer("n", 10, 10'000'000).value_or(o.samples);
@@ -40,6 +42,7 @@ int run_simulate(const Arguments& args) {
   write_text_file(dir + "/samples.csv", csv.str());
   write_text_file(dir + "/covariates.json",
                   nlohmann::json{{"x_cnn_channels", d.static_names}, {"x_lstm_features", d.series_names}}.dump(2) + "\n");
+  if (cl.has("rasters")) write_simulated_rasters(cnnlstm::simulate_region(o), output_folder(cl.text("rasters")));
   std::cerr << "soc simulate: " << n << " sites (" << d.train_index.size() << " train, " << d.test_index.size()
             << " test) -> " << dir << "\n";
   return 0;

@@ -1,0 +1,73 @@
+// soc map: applies one or more models to every pixel of covariate rasters and writes a GeoTIFF
+// map (built only with GDAL; see raster_map.hpp and docs/mapping.md).
+
+#include "commands.hpp"
+#include "command_line.hpp"
+#include "raster_map.hpp"
+
+#include <omp.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace soc {
+namespace {
+
+// "--series a b c" (a shell glob) -> "--series a --series b --series c", for the flag parser.
+Arguments spread_values(const Arguments& args, const std::string& flag) {
+  Arguments out;
+  bool in_list = false;
+  for (const auto& arg : args) {
+    const bool is_flag = arg.rfind("--", 0) == 0;
+    if (in_list && !is_flag && out.back() != flag) out.push_back(flag);
+    in_list = is_flag ? arg == flag || arg.rfind(flag + "=", 0) == 0 : in_list;
+    out.push_back(arg);
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_map(const Arguments& args) {
+  CommandLine cl("map",
+                 "Predicts every pixel of covariate rasters and writes a tiled, compressed Float32 GeoTIFF with the\n"
+                 "inputs' size, geotransform and projection, nodata -9999. One model: band 1 its prediction.\n"
+                 "Several models (an ensemble): band 1 their mean, bands 2-4 Q0.05, Q0.5, Q0.95 (the calibrated 90%\n"
+                 "interval when the members come from soc train --ensemble, else the members' own quantiles).\n"
+                 "A pixel is nodata when its window crosses the edge (--edge nodata) or touches nodata in any band.",
+                 {{"model", "FILE", "model (.safetensors from soc train, or a PyTorch export)", true},
+                  {"static", "FILE", "static covariate stack, one band per CNN channel in the training order"},
+                  {"series", "FILE...", "one file per series feature (EVI first), one band per year", true},
+                  {"out", "FILE", "the map (.tif), written to a temporary name and renamed when complete"},
+                  {"edge", "MODE", "windows crossing the raster's edge: 'nodata' (default) or 'reflect'"},
+                  {"block", "N", "pixels per side of a block, a multiple of 16 and the map's tile size (default 256)"},
+                  {"output", "K", "which model output to map (default 0)"},
+                  {"threads", "N", "OpenMP threads (0: default)"},
+                  {"quicklook", "FILE", "also write a PNG picture of band 1 with a colour bar"},
+                  {"legend", "TEXT", "title of the quick-look (default \"SOC (g/kg)\")"},
+                  {"quiet", "", "no progress output"}});
+  if (!cl.parse(spread_values(args, "--series"))) return 0;
+  MapOptions o;
+  o.models = cl.all("model");
+  if (o.models.empty()) throw UsageError("map: --model is required (see soc map --help)");
+  o.statics = cl.text("static");
+  o.series = cl.all("series");
+  o.out = cl.required("out");
+  o.edge = cnnlstm::edge_mode_from_string(cl.text("edge", "nodata"));
+  o.block = cl.integer("block", 16, 16384).value_or(256);
+  o.output = cl.integer("output", 0, 1'000'000).value_or(0);
+  o.quicklook = cl.text("quicklook");
+  o.legend = cl.text("legend", o.legend);
+  o.progress = !cl.has("quiet");
+  if (auto t = cl.integer("threads", 0, 4096); t && *t > 0) omp_set_num_threads(static_cast<int>(*t));
+  const MapSummary s = make_map(o);
+  std::fprintf(stderr, "soc map: %ld of %ld pixels predicted (%ld nodata) in %.2f s: %.0f pixels/s with %d thread%s -> %s\n",
+               long(s.predicted), long(s.pixels), long(s.pixels - s.predicted), s.seconds,
+               s.seconds > 0 ? double(s.pixels) / s.seconds : 0.0, s.threads, s.threads == 1 ? "" : "s", o.out.c_str());
+  std::fprintf(stderr, "soc map: reading %.2f s and predicting %.2f s (summed over threads), writing %.2f s\n",
+               s.read_seconds, s.predict_seconds, s.write_seconds);
+  if (!o.quicklook.empty()) std::fprintf(stderr, "soc map: quick-look -> %s\n", o.quicklook.c_str());
+  return 0;
+}
+
+}  // namespace soc

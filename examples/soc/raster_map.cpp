@@ -1,0 +1,355 @@
+// soc map's pipeline (raster_map.hpp): models and inputs checked against each other, then the
+// raster's blocks in parallel: each thread reads its block through its own GDAL handles, builds
+// the windows and predicts with its own model copies; the writes to the map take turns. A block
+// is a whole number of the map's tiles, so every tile is written once, complete.
+
+#include "raster_map.hpp"
+
+#include "geotiff.hpp"
+#include "quicklook.hpp"
+
+#include <cnnlstm/dataset.hpp>
+#include <cnnlstm/ensemble.hpp>
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <limits>
+#include <optional>
+
+namespace soc {
+namespace {
+
+using cnnlstm::BandBlock;
+using cnnlstm::LoadedModel;
+using cnnlstm::RasterWindows;
+
+// What the models read (one architecture for all members).
+struct ModelNeeds {
+  Index patch = 1;            // P of the CNN (1 without one)
+  Index channels = 0;         // C of the CNN (0 without one)
+  Index series_features = 0;  // F of the LSTM (0 without one)
+};
+
+// The models as an ensemble (cnnlstm::load_ensemble: one architecture; the conformal calibration
+// that soc train --ensemble stores in every member, if any), each with output `output`.
+cnnlstm::Ensemble<float> load_models(const std::vector<std::string>& paths, Index output) {
+  auto ensemble = cnnlstm::load_ensemble<float>(paths);
+  const Index outputs = ensemble.spec.head.outputs;
+  if (output >= outputs)
+    throw cnnlstm::ConfigError("--output " + std::to_string(output) + ": " + paths.front() + " has " + std::to_string(outputs) +
+                               " output" + (outputs == 1 ? "" : "s") + " (0.." + std::to_string(outputs - 1) + ")");
+  return ensemble;
+}
+
+ModelNeeds needs_of(const cnnlstm::ModelSpec& spec, const std::string& path) {
+  ModelNeeds needs;
+  if (spec.lstm) needs.series_features = spec.lstm->input_size;
+  if (!spec.cnn) return needs;
+  needs.patch = spec.cnn->patch;
+  needs.channels = spec.cnn->in_channels;
+  if (needs.patch % 2 == 0)
+    throw cnnlstm::ShapeError(path + ": the model reads " + std::to_string(needs.patch) + "x" + std::to_string(needs.patch) +
+                              " windows; a window centred on a pixel has an odd size");
+  return needs;
+}
+
+// The inputs, opened and checked against each other and against the models.
+struct MapInputs {
+  std::optional<RasterReader> statics;
+  std::vector<RasterReader> series;
+  GeoGrid grid;
+  Index years = 0;
+};
+
+void check_grids(const MapInputs& in) {
+  const RasterReader& reference = in.statics ? *in.statics : in.series.front();
+  for (const RasterReader& r : in.series)
+    if (const std::string diff = grid_difference(r.grid(), reference.grid()); !diff.empty())
+      throw cnnlstm::DataError(r.path() + ": " + diff + " as in " + reference.path() +
+                               " (every input must cover the same pixels: same size, geotransform and projection)");
+}
+
+// The number of years the model was trained on, from its metadata (0 if not recorded).
+Index trained_years(const LoadedModel<float>& model) {
+  const auto it = model.metadata.find("training");
+  if (it == model.metadata.end()) return 0;
+  try {
+    const auto j = nlohmann::json::parse(it->second);
+    return j.at("data").at("x_lstm").at(0).get<Index>();
+  } catch (const nlohmann::json::exception&) {
+    return 0;
+  }
+}
+
+void check_series(const MapInputs& in, const std::vector<LoadedModel<float>>& models, const ModelNeeds& needs,
+                  const std::vector<std::string>& paths) {
+  for (const RasterReader& r : in.series)
+    if (r.bands() != in.years)
+      throw cnnlstm::ShapeError(r.path() + ": " + std::to_string(r.bands()) + " bands (years), but " +
+                                in.series.front().path() + " has " + std::to_string(in.years));
+  const auto features = static_cast<Index>(in.series.size());
+  const Index wanted = needs.series_features;
+  if (cnnlstm::first_series_feature(features, wanted) < 0)
+    throw cnnlstm::ShapeError(paths.front() + ": the model reads " + std::to_string(wanted) + " series features per year, " +
+                              std::to_string(features) + " series files were given (give " + std::to_string(wanted) +
+                              ", or 12 in the paper's order, EVI first)");
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    if (const Index years = trained_years(models[m]); years > 0 && years != in.years)
+      throw cnnlstm::ShapeError(paths[m] + ": the model was trained on " + std::to_string(years) +
+                                " years of series, the series files have " + std::to_string(in.years) + " bands");
+  }
+}
+
+MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>& models, const ModelNeeds& needs) {
+  MapInputs in;
+  if (needs.channels > 0 && o.statics.empty())
+    throw cnnlstm::ConfigError("the models read static covariates: give --static STACK.tif");
+  if (needs.series_features > 0 && o.series.empty()) throw cnnlstm::ConfigError("the models read yearly series: give --series FILE ...");
+  if (needs.channels == 0 && !o.statics.empty()) std::cerr << "soc map: note: no model reads --static; ignored\n";
+  if (needs.series_features == 0 && !o.series.empty()) std::cerr << "soc map: note: no model reads --series; ignored\n";
+  if (needs.channels > 0) {
+    in.statics.emplace(o.statics);
+    if (in.statics->bands() != needs.channels)
+      throw cnnlstm::ShapeError(o.statics + ": " + std::to_string(in.statics->bands()) +
+                                (in.statics->bands() == 1 ? " band" : " bands") + ", but the models read " +
+                                std::to_string(needs.channels) + " static covariates (one band per CNN channel, in the training order)");
+  }
+  if (needs.series_features > 0) {
+    for (const auto& path : o.series) in.series.emplace_back(path);
+    in.years = in.series.front().bands();
+    check_series(in, models, needs, o.models);
+  }
+  check_grids(in);
+  in.grid = in.statics ? in.statics->grid() : in.series.front().grid();
+  return in;
+}
+
+BandBlock<float> read_statics(const RasterReader& reader, const PixelRect& rect) {
+  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(reader.bands(), rect.rows, rect.cols), {}};
+  for (Index b = 0; b < reader.bands(); ++b) block.nodata.push_back(reader.nodata(b));
+  reader.read(rect, 0, reader.bands(), block.values.data());
+  return block;
+}
+
+// (F * Y, rect.rows, rect.cols): feature f's year t at band f * Y + t.
+BandBlock<float> read_series(const std::vector<RasterReader>& files, Index years, const PixelRect& rect) {
+  const auto features = static_cast<Index>(files.size());
+  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(features * years, rect.rows, rect.cols), {}};
+  for (Index f = 0; f < features; ++f) {
+    const RasterReader& file = files[static_cast<std::size_t>(f)];
+    for (Index t = 0; t < years; ++t) block.nodata.push_back(file.nodata(t));
+    file.read(rect, 0, years, block.values.data() + f * years * rect.size());
+  }
+  return block;
+}
+
+// One thread's own input handles (GDAL datasets are not shared between threads), model copies
+// and buffers.
+struct Worker {
+  std::optional<RasterReader> statics;
+  std::vector<RasterReader> series;
+  std::vector<cnnlstm::AnySocModel<float>> models;
+  std::optional<BandBlock<float>> static_block, series_block;
+  cnnlstm::WindowBatch<float> batch;
+  cnnlstm::TensorBuffer<float, 3> series_subset;  // (N, T, F) of a model that reads some of the features
+  std::vector<double> members;                    // (N, models) predictions
+  std::vector<float> bands;                       // one pixel's bands
+  std::vector<float> out;                         // (bands, block rows, block cols)
+  double read_seconds = 0, predict_seconds = 0;
+};
+
+// The series a model reads: all features, or the model's consecutive run of them (N, T, wanted).
+cnnlstm::TensorRef<float, 3> series_for(Worker& w, Index wanted) {
+  const auto& all = w.batch.x_lstm;
+  const Index n = all.dimension(0), years = all.dimension(1), have = all.dimension(2);
+  if (wanted == have) return all;
+  const Index first = cnnlstm::first_series_feature(have, wanted);
+  w.series_subset.resize({n, years, wanted});
+  for (Index i = 0; i < n; ++i)
+    for (Index t = 0; t < years; ++t)
+      for (Index f = 0; f < wanted; ++f) w.series_subset(i, t, f) = all(i, t, first + f);
+  return w.series_subset;
+}
+
+// Model m's predictions of output `output` for the batch -> column m of w.members (N, K).
+void predict_member(Worker& w, std::size_t m, Index wanted_features, Index output) {
+  std::visit(
+      [&](auto& model) {
+        using Model = std::decay_t<decltype(model)>;
+        typename Model::Inputs inputs;
+        if constexpr (std::is_same_v<Model, cnnlstm::CnnModel<float>>) inputs = {w.batch.x_cnn};
+        else if constexpr (std::is_same_v<Model, cnnlstm::LstmModel<float>>) inputs = {series_for(w, wanted_features)};
+        else inputs = {w.batch.x_cnn, series_for(w, wanted_features)};
+        const auto y = model.predict(inputs);  // (N, outputs)
+        const std::size_t k = w.models.size();
+        for (Index i = 0; i < y.dimension(0); ++i) w.members[static_cast<std::size_t>(i) * k + m] = y(i, output);
+      },
+      w.models[m]);
+}
+
+// Predicts the pixels of `part` (whole rows of `block`) into w.out.
+Index predict_part(const RasterWindows<float>& windows, const PixelRect& block, const PixelRect& part,
+                   const ModelNeeds& needs, const MapOptions& o, Worker& w) {
+  windows.build(part, w.batch);
+  const Index n = w.batch.size();
+  if (n == 0) return 0;
+  const std::size_t k = w.models.size();
+  w.members.resize(static_cast<std::size_t>(n) * k);
+  for (std::size_t m = 0; m < k; ++m) predict_member(w, m, needs.series_features, o.output);
+  const Index offset = (part.row - block.row) * block.cols, band_size = block.size();
+  Index predicted = 0;
+  for (Index i = 0; i < n; ++i) {
+    const std::span<double> members(w.members.data() + static_cast<std::size_t>(i) * k, k);
+    if (!std::all_of(members.begin(), members.end(), [](double v) { return std::isfinite(v); })) continue;
+    map_bands(members, w.bands, o.calibration);
+    const Index at = offset + w.batch.pixels[static_cast<std::size_t>(i)];
+    for (std::size_t b = 0; b < w.bands.size(); ++b) w.out[static_cast<std::size_t>(static_cast<Index>(b) * band_size + at)] = w.bands[b];
+    ++predicted;
+  }
+  return predicted;
+}
+
+// Reads a block's inputs (statics with a halo of P/2) into the worker's blocks.
+void read_block(const PixelRect& block, const RasterSize& size, const ModelNeeds& needs, Index years, Worker& w) {
+  if (w.statics) w.static_block = read_statics(*w.statics, cnnlstm::grown_rect(block, needs.patch / 2, size));
+  if (!w.series.empty()) w.series_block = read_series(w.series, years, block);
+}
+
+// One block: read, then predict chunks of rows (about 1024 pixels each) into w.out.
+Index map_block(const PixelRect& block, const RasterSize& size, const ModelNeeds& needs, Index years,
+                const MapOptions& o, Worker& w) {
+  const auto now = [] { return std::chrono::steady_clock::now(); };
+  const auto start = now();
+  read_block(block, size, needs, years, w);
+  const auto read = now();
+  const RasterWindows<float> windows(size, o.edge, needs.patch, w.static_block ? &*w.static_block : nullptr,
+                                     w.series_block ? &*w.series_block : nullptr, years);
+  w.out.assign(w.bands.size() * static_cast<std::size_t>(block.size()), static_cast<float>(map_nodata));
+  const Index rows_per_part = std::max<Index>(1, 1024 / block.cols);
+  Index predicted = 0;
+  for (Index row = block.row; row < block.end_row(); row += rows_per_part)
+    predicted += predict_part(windows, block, {row, block.col, std::min(rows_per_part, block.end_row() - row), block.cols},
+                              needs, o, w);
+  w.read_seconds += std::chrono::duration<double>(read - start).count();
+  w.predict_seconds += std::chrono::duration<double>(now() - read).count();
+  return predicted;
+}
+
+// Pixels done, for a person: a bar on a terminal, a line per 10% otherwise.
+class MapProgress {
+ public:
+  MapProgress(bool enabled, Index total) : enabled_(enabled), terminal_(::isatty(STDERR_FILENO) == 1), total_(total) {}
+
+  void update(Index done, double seconds) {
+    if (!enabled_ || total_ == 0) return;
+    const double share = double(done) / double(total_);
+    const double rate = seconds > 0 ? double(done) / seconds : 0;
+    const double left = rate > 0 ? double(total_ - done) / rate : 0;
+    if (terminal_) {
+      const int width = 30, filled = static_cast<int>(width * share);
+      std::fprintf(stderr, "\r[%s%s] %3.0f%%  %.0f pixels/s  %.0f s left   ", std::string(std::size_t(filled), '#').c_str(),
+                   std::string(std::size_t(width - filled), '.').c_str(), 100 * share, rate, left);
+      if (done == total_) std::fprintf(stderr, "\n");
+    } else if (int(10 * share) > last_tenth_) {
+      last_tenth_ = int(10 * share);
+      std::fprintf(stderr, "soc map: %3.0f%% of %ld pixels, %.0f pixels/s\n", 100 * share, long(total_), rate);
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_, terminal_;
+  Index total_;
+  int last_tenth_ = 0;
+};
+
+std::vector<Worker> make_workers(const MapOptions& o, const MapInputs& in, const std::vector<LoadedModel<float>>& models,
+                                 std::size_t bands) {
+  std::vector<Worker> workers(static_cast<std::size_t>(omp_get_max_threads()));
+  for (Worker& w : workers) {
+    if (in.statics) w.statics.emplace(o.statics);
+    for (const RasterReader& r : in.series) w.series.emplace_back(r.path());
+    for (const auto& m : models) w.models.push_back(m.model);
+    w.bands.resize(bands);
+  }
+  return workers;
+}
+
+void check_options(const MapOptions& o) {
+  if (o.models.empty()) throw cnnlstm::ConfigError("give at least one --model");
+  if (o.out.empty()) throw cnnlstm::ConfigError("give --out MAP.tif");
+  if (o.block < 16 || o.block > 4096 || o.block % 16 != 0)
+    throw cnnlstm::ConfigError("--block must be a multiple of 16 in [16, 4096] (it is also the map's tile size), got " +
+                               std::to_string(o.block));
+  if (o.output < 0) throw cnnlstm::ConfigError("--output must not be negative");
+  if (!o.quicklook.empty() && !o.quicklook.ends_with(".png"))
+    throw cnnlstm::ConfigError("--quicklook must name a .png file, got '" + o.quicklook + "'");
+}
+
+}  // namespace
+
+// Blocks in parallel: each thread reads and predicts its block; writes take turns.
+MapSummary make_map(const MapOptions& options) {
+  check_options(options);
+  const auto start = std::chrono::steady_clock::now();
+  const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto ensemble = load_models(options.models, options.output);
+  MapOptions o = options;
+  if (!o.calibration) o.calibration = ensemble.calibration;
+  const auto& models = ensemble.members;
+  const ModelNeeds needs = needs_of(ensemble.spec, o.models.front());
+  const MapInputs in = open_inputs(o, models, needs);
+  const RasterSize size = in.grid.size;
+
+  MapSummary summary;
+  summary.bands = map_band_names(models.size(), o.calibration);
+  summary.pixels = size.rows * size.cols;
+  summary.threads = omp_get_max_threads();
+  auto workers = make_workers(o, in, models, summary.bands.size());
+  GeoTiffWriter writer(o.out, in.grid, summary.bands, map_nodata, {o.block, true});
+  MapProgress progress(o.progress, summary.pixels);
+  const auto blocks = cnnlstm::raster_blocks(size, o.block);
+  Index done = 0;
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t k = 0; k < blocks.size(); ++k) {
+    if (failed) continue;
+    try {
+      Worker& w = workers[static_cast<std::size_t>(omp_get_thread_num())];
+      const Index predicted = map_block(blocks[k], size, needs, in.years, o, w);
+#pragma omp critical(soc_map_write)
+      {
+        const double t = seconds();
+        writer.write(blocks[k], w.out.data());
+        summary.write_seconds += seconds() - t;
+        summary.predicted += predicted;
+        done += blocks[k].size();
+        progress.update(done, seconds());
+      }
+    } catch (...) {
+#pragma omp critical(soc_map_error)
+      if (!error) error = std::current_exception();
+      failed = true;
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  const double t = seconds();
+  writer.commit();
+  summary.write_seconds += seconds() - t;
+  for (const Worker& w : workers) {
+    summary.read_seconds += w.read_seconds;
+    summary.predict_seconds += w.predict_seconds;
+  }
+  if (!o.quicklook.empty()) write_quicklook(o.out, o.quicklook, o.legend, map_nodata);
+  summary.seconds = seconds();
+  return summary;
+}
+
+}  // namespace soc

@@ -1,0 +1,150 @@
+// The simulated region as GeoTIFFs (simulated_rasters.hpp), in DIR:
+//   static.tif                 10 bands, the static covariates in x_cnn's channel order
+//   series_00_evi.tif ...      one file per series feature in x_lstm's feature order (EVI first,
+//   series_11_cycles.tif       then the 11 phenology metrics), one band per year
+//   soc_truth.tif              the noise-free SOC (g/kg)
+//   rasters.json               the file lists, band names and where the nodata lies
+// All in EPSG:32633 (UTM zone 33N), north up, with the region's origin and pixel size; Float32,
+// nodata -9999, tiled 256 x 256, DEFLATE without a predictor (quicker to read back). A lake (a disc of nodata pixels in every file) and a cloud gap (NaN in the EVI of
+// one year) give the mapping something to leave out. The sample table of soc simulate comes from
+// the same region; the lake is painted onto the rasters only, so a few sites may lie in it.
+
+#include "simulated_rasters.hpp"
+
+#include "geotiff.hpp"
+#include "output_files.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace soc {
+namespace {
+
+using Grid = cnnlstm::SimulatedRegion::Grid;
+constexpr double nodata = -9999.0;
+constexpr int epsg = 32633;
+constexpr GeoTiffLayout input_layout{256, false};  // inputs are read often: no predictor to undo
+
+struct Disc {
+  double row, col, radius;  // in pixels
+  bool contains(Index r, Index c) const {
+    const double dr = double(r) - row, dc = double(c) - col;
+    return dr * dr + dc * dc <= radius * radius;
+  }
+  nlohmann::json json() const { return {{"row", row}, {"col", col}, {"radius", radius}}; }
+};
+
+Disc lake_of(Index g) { return {0.68 * double(g), 0.3 * double(g), std::max(2.0, 0.07 * double(g))}; }
+Disc cloud_of(Index g) { return {0.25 * double(g), 0.72 * double(g), std::max(1.0, 0.03 * double(g))}; }
+
+// A grid as float (rows, cols), with `fill` inside the disc.
+std::vector<float> as_float(const Grid& grid, const Disc& hole, float fill) {
+  std::vector<float> out(std::size_t(grid.size()));
+  for (Index r = 0; r < grid.rows(); ++r)
+    for (Index c = 0; c < grid.cols(); ++c) out[std::size_t(r * grid.cols() + c)] = hole.contains(r, c) ? fill : float(grid(r, c));
+  return out;
+}
+
+GeoGrid region_grid(const cnnlstm::SimulatedRegion& region) {
+  const double s = region.pixel_size();
+  return {{region.size(), region.size()},
+          {cnnlstm::SimulatedRegion::origin_x, s, 0, cnnlstm::SimulatedRegion::origin_y, 0, -s},
+          projection_of_epsg(epsg)};
+}
+
+// "series_03_maturity.tif": the number keeps the files in feature order when listed.
+std::string series_file(std::size_t feature, const std::string& name) {
+  return "series_" + std::string(feature < 10 ? "0" : "") + std::to_string(feature) + "_" + name + ".tif";
+}
+
+void write_statics(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const std::string& dir) {
+  const auto names = cnnlstm::simulated_static_names();
+  GeoTiffWriter file(dir + "/static.tif", grid, names, nodata, input_layout);
+  const PixelRect all{0, 0, region.size(), region.size()};
+  for (Index k = 0; k < cnnlstm::StaticField::count; ++k)
+    file.write_band(k, all, as_float(region.static_field(k), lake_of(region.size()), float(nodata)).data());
+  file.commit();
+}
+
+// Year t of every feature: (features, G, G).
+std::vector<float> series_year(const cnnlstm::SimulatedRegion& region, Index t) {
+  const Index g = region.size(), features = cnnlstm::SeriesFeature::count;
+  std::vector<float> out(std::size_t(features * g * g));
+#pragma omp parallel for schedule(dynamic)
+  for (Index r = 0; r < g; ++r)
+    for (Index c = 0; c < g; ++c) {
+      const auto year = region.series_at(r, c, t);
+      for (Index f = 0; f < features; ++f) out[std::size_t((f * g + r) * g + c)] = float(year[std::size_t(f)]);
+    }
+  return out;
+}
+
+std::vector<std::string> write_series(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const std::string& dir) {
+  const auto names = cnnlstm::simulated_series_names();
+  std::vector<std::string> years, files;
+  for (Index t = 0; t < region.years(); ++t) years.push_back("year " + std::to_string(t + 1));
+  std::vector<std::unique_ptr<GeoTiffWriter>> writers;
+  for (std::size_t f = 0; f < names.size(); ++f) {
+    files.push_back(series_file(f, names[f]));
+    writers.push_back(std::make_unique<GeoTiffWriter>(dir + "/" + files.back(), grid, years, nodata, input_layout));
+  }
+  const Index g = region.size(), gap_year = std::min<Index>(3, region.years() - 1);
+  const Disc lake = lake_of(g), cloud = cloud_of(g);
+  const PixelRect all{0, 0, g, g};
+  for (Index t = 0; t < region.years(); ++t) {
+    auto values = series_year(region, t);
+    for (std::size_t f = 0; f < names.size(); ++f) {
+      float* band = values.data() + f * std::size_t(g * g);
+      for (Index r = 0; r < g; ++r)
+        for (Index c = 0; c < g; ++c) {
+          if (lake.contains(r, c)) band[r * g + c] = float(nodata);
+          else if (f == cnnlstm::SeriesFeature::evi && t == gap_year && cloud.contains(r, c)) band[r * g + c] = std::nanf("");
+        }
+      writers[f]->write_band(t, all, band);
+    }
+  }
+  for (auto& w : writers) w->commit();
+  return files;
+}
+
+void write_truth(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const std::string& dir) {
+  const Index g = region.size();
+  Grid truth(g, g);
+#pragma omp parallel for schedule(dynamic)
+  for (Index r = 0; r < g; ++r)
+    for (Index c = 0; c < g; ++c) truth(r, c) = region.soc_truth_at(r, c);
+  GeoTiffWriter file(dir + "/soc_truth.tif", grid, {"soc_truth (g/kg)"}, nodata, input_layout);
+  file.write_band(0, {0, 0, g, g}, as_float(truth, lake_of(g), float(nodata)).data());
+  file.commit();
+}
+
+}  // namespace
+
+void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const std::string& dir) {
+  const GeoGrid grid = region_grid(region);
+  write_statics(region, grid, dir);
+  const auto series = write_series(region, grid, dir);
+  write_truth(region, grid, dir);
+  const nlohmann::json description{
+      {"crs", "EPSG:" + std::to_string(epsg)},
+      {"geotransform", grid.geotransform},
+      {"size", {region.size(), region.size()}},
+      {"nodata", nodata},
+      {"static", "static.tif"},
+      {"static_bands", cnnlstm::simulated_static_names()},
+      {"series", series},
+      {"years", region.years()},
+      {"truth", "soc_truth.tif"},
+      {"lake", lake_of(region.size()).json()},
+      {"cloud_gap", {{"feature", "evi"}, {"year", std::min<Index>(3, region.years() - 1) + 1}, {"disc", cloud_of(region.size()).json()}}}};
+  write_text_file(dir + "/rasters.json", description.dump(2) + "\n");
+  std::cerr << "soc simulate: rasters of " << region.size() << " x " << region.size() << " pixels (static.tif, "
+            << series.size() << " series files, soc_truth.tif) -> " << dir << "\n";
+}
+
+}  // namespace soc
