@@ -214,7 +214,13 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
     spec = infer_spec(file, patch);
   }
   // Before allocating: the spec comes from the file and may ask for far more than it holds.
-  check_parameter_tensors(file, detail::layout_of(spec));
+  ParameterLayout layout;
+  try {
+    layout = detail::layout_of(spec);
+  } catch (const ConfigError& e) {
+    throw FormatError(path + ": the model it describes is impossible: " + e.what());
+  }
+  check_parameter_tensors(file, layout);
   LoadedModel<T> loaded{build_model<T>(spec), spec, meta, !ours};
   std::visit(
       [&](auto& model) {

@@ -88,11 +88,17 @@ TEST_CASE("fuzz: model metadata asking for far larger layers than the file holds
   // the metadata before its tensors were compared with the file's.
   TempDir dir;
   const std::string path = lstm_file_with_model_metadata(
-      dir, R"({"variant": "LSTM_evi", "lstm": {"input_size": 1, "hidden_size": 999999, "num_layers": 1,
+      dir, R"({"variant": "LSTM_evi", "lstm": {"input_size": 1, "hidden_size": 99999, "num_layers": 1,
                "features": 2, "fc_name": "fc_1"}, "head": {"name": "fc_2"}})");
   check_error<ShapeError>([&] { load_model<float>(path); },
                           {path, "the tensors do not match the model",
-                           "tensor 'lstm.weight_hh_l0' has shape (4, 1), the model expects (3999996, 999999)"});
+                           "tensor 'lstm.weight_hh_l0' has shape (4, 1), the model expects (399996, 99999)"});
+  // Larger still, the model could not exist at all: a FormatError before anything is allocated.
+  const std::string huge = lstm_file_with_model_metadata(
+      dir, R"({"variant": "LSTM_evi", "lstm": {"input_size": 1, "hidden_size": 999999, "num_layers": 1,
+               "features": 2, "fc_name": "fc_1"}, "head": {"name": "fc_2"}})");
+  check_error<FormatError>([&] { load_model<float>(huge); },
+                           {huge, "the model it describes is impossible", "makes the model larger than"});
 }
 
 TEST_CASE("fuzz: model metadata with an absurd conv width is a FormatError") {
