@@ -218,16 +218,17 @@ inline Frame layout(const PlotOptions& o, const AxisTicks& xt, const AxisTicks& 
 
 inline void add_text(std::string& out, double x, double y, std::string_view text,
                      std::string_view attributes = "") {
-  out += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\"";
-  if (!attributes.empty()) out += " " + std::string(attributes);
-  out += ">" + xml_escape(text) + "</text>\n";
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) about "literal" + std::string&&.
+  out.append("<text x=\"").append(num(x)).append("\" y=\"").append(num(y)).append("\"");
+  if (!attributes.empty()) out.append(" ").append(attributes);
+  out.append(">").append(xml_escape(text)).append("</text>\n");
 }
 
 inline void add_line(std::string& out, double x1, double y1, double x2, double y2,
                      std::string_view stroke, std::string_view attributes = "") {
   out += "<line x1=\"" + num(x1) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x2) + "\" y2=\"" +
          num(y2) + "\" stroke=\"" + std::string(stroke) + "\"";
-  if (!attributes.empty()) out += " " + std::string(attributes);
+  if (!attributes.empty()) out.append(" ").append(attributes);
   out += "/>\n";
 }
 

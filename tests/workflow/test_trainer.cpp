@@ -13,9 +13,16 @@ using Model = CnnLstmModel<float>;
 
 namespace {
 
+// (N) -> (N, 1)
+Tensor<float, 2> column(const Tensor<float, 1>& v) {
+  Tensor<float, 2> out(v.dimension(0), 1);
+  std::copy_n(v.data(), v.size(), out.data());
+  return out;
+}
+
 struct Fixture {
   SimulatedData data = simulate_soil_data({.samples = 120, .seed = 21});
-  Tensor<float, 2> y = data.y.reshape(Shape<2>{120, 1});
+  Tensor<float, 2> y = column(data.y);
   std::vector<std::int64_t> fit, validation;
   Fixture() { std::tie(fit, validation) = split_validation(data.train_index, 0.2, 1); }
   Trainer<Model>::Data inputs() const { return {{data.x_cnn, data.x_lstm}, y}; }
