@@ -34,6 +34,7 @@ class CnnBranch {
   using Options = CnnBranchOptions;
   using Input = TensorRef<T, 4>;
   static constexpr const char* input_name = "x_cnn";
+  static constexpr bool draws_random_numbers = false;  // no dropout: may run beside another branch
 
   CnnBranch(ParameterLayout& layout, const Options& options)
       : options_(options), fc_(declare_layers(layout)) {}
@@ -50,24 +51,33 @@ class CnnBranch {
 
   // x (N, C, P, P) -> features (N, F)
   TensorRef<T, 2> forward(const Parameters<T>& p, Input x, const Context& ctx) {
-    require_shape(x.dimension(1) == options_.in_channels && x.dimension(2) == options_.patch &&
-                      x.dimension(3) == options_.patch,
-                  "CNN branch (x_cnn)",
-                  "(N, " + std::to_string(options_.in_channels) + ", " +
-                      std::to_string(options_.patch) + ", " + std::to_string(options_.patch) + ")",
-                  x.shape());
-    TensorRef<T, 4> h = x;
-    for (Block& b : blocks_)
-      h = b.pool.forward(b.relu.forward(b.conv.forward(p, h, ctx), ctx), ctx);
-    return fc_relu_.forward(fc_.forward(p, flatten_.forward(h, ctx), ctx), ctx);
+    return kernels::from_lanes(forward_lanes(p, x, ctx), features_);
   }
 
   // dfeatures (N, F) -> dx (N, C, P, P)
   Input backward(Parameters<T>& p, TensorRef<T, 2> dfeatures) {
-    TensorRef<T, 4> g = flatten_.backward(fc_.backward(p, fc_relu_.backward(dfeatures)));
+    return backward_lanes(p, kernels::to_lanes(dfeatures, dfeatures_lanes_));
+  }
+
+  // x (N, C, P, P) -> features in the lane layout (F, Np), which is how SocModel runs the branch
+  kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, Input x, const Context& ctx) {
+    if (x.dimension(1) != options_.in_channels || x.dimension(2) != options_.patch ||
+        x.dimension(3) != options_.patch)
+      throw ShapeError("CNN branch (x_cnn): expected input (N, " + std::to_string(options_.in_channels) + ", " +
+                       std::to_string(options_.patch) + ", " + std::to_string(options_.patch) + "), got " +
+                       shape_string(x.shape()));
+    kernels::LaneTensor<T, 4> h = kernels::to_lanes(x, x_lanes_);
+    for (Block& b : blocks_)
+      h = b.pool.forward_lanes(b.relu.forward_lanes(b.conv.forward_lanes(p, h, ctx), ctx), ctx);
+    return fc_relu_.forward_lanes(fc_.forward_lanes(p, flatten_.forward_lanes(h, ctx), ctx), ctx);
+  }
+
+  // dfeatures (F, Np) in the lane layout -> dx (N, C, P, P)
+  Input backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+    kernels::LaneTensor<T, 4> g = flatten_.backward_lanes(fc_.backward_lanes(p, fc_relu_.backward_lanes(dfeatures)));
     for (auto b = blocks_.rbegin(); b != blocks_.rend(); ++b)
-      g = b->conv.backward(p, b->relu.backward(b->pool.backward(g)));
-    return g;
+      g = b->conv.backward_lanes(p, b->relu.backward_lanes(b->pool.backward_lanes(g)));
+    return kernels::from_lanes(g, dx_);
   }
 
  private:
@@ -112,6 +122,9 @@ class CnnBranch {
   Flatten<T> flatten_;
   Linear<T> fc_;
   ReLU<T, 2> fc_relu_;
+  kernels::LaneBuffer<T> x_lanes_, dfeatures_lanes_;  // x (C, P*P*Np), dfeatures (F, Np)
+  TensorBuffer<T, 2> features_;                       // (N, F)
+  TensorBuffer<T, 4> dx_;                             // (N, C, P, P)
 };
 
 }  // namespace cnnlstm

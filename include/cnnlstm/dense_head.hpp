@@ -36,14 +36,23 @@ class DenseHead {
 
   // features (N, F) -> y (N, outputs)
   TensorRef<T, 2> forward(const Parameters<T>& p, TensorRef<T, 2> x, const Context& ctx) {
-    for (Hidden& h : hidden_) x = h.relu.forward(h.fc.forward(p, x, ctx), ctx);
-    return final_.forward(p, x, ctx);
+    return kernels::from_lanes(forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx), y_);
   }
 
   // dy (N, outputs) -> dfeatures (N, F)
   TensorRef<T, 2> backward(Parameters<T>& p, TensorRef<T, 2> dy) {
-    TensorRef<T, 2> g = final_.backward(p, dy);
-    for (auto h = hidden_.rbegin(); h != hidden_.rend(); ++h) g = h->fc.backward(p, h->relu.backward(g));
+    return kernels::from_lanes(backward_lanes(p, kernels::to_lanes(dy, dy_lanes_)), dx_);
+  }
+
+  // The same in the lane layout: features (F, Np) -> y (outputs, Np) and back.
+  kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, kernels::LaneTensor<T, 2> x, const Context& ctx) {
+    for (Hidden& h : hidden_) x = h.relu.forward_lanes(h.fc.forward_lanes(p, x, ctx), ctx);
+    return final_.forward_lanes(p, x, ctx);
+  }
+
+  kernels::LaneTensor<T, 2> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dy) {
+    kernels::LaneTensor<T, 2> g = final_.backward_lanes(p, dy);
+    for (auto h = hidden_.rbegin(); h != hidden_.rend(); ++h) g = h->fc.backward_lanes(p, h->relu.backward_lanes(g));
     return g;
   }
 
@@ -69,6 +78,8 @@ class DenseHead {
   Options options_;
   std::vector<Hidden> hidden_;
   Linear<T> final_;
+  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
+  TensorBuffer<T, 2> y_, dx_;
 };
 
 }  // namespace cnnlstm

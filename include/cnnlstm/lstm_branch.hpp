@@ -28,6 +28,7 @@ class LstmBranch {
   using Options = LstmBranchOptions;
   using Input = TensorRef<T, 3>;
   static constexpr const char* input_name = "x_lstm";
+  static constexpr bool draws_random_numbers = true;  // dropout between LSTM layers
 
   LstmBranch(ParameterLayout& layout, const Options& options)
       : options_(options),
@@ -45,12 +46,24 @@ class LstmBranch {
 
   // x (N, T, F) -> features (N, features)
   TensorRef<T, 2> forward(const Parameters<T>& p, Input x, const Context& ctx) {
-    return tanh_.forward(fc_.forward(p, last_.forward(lstm_.forward(p, x, ctx), ctx), ctx), ctx);
+    return kernels::from_lanes(forward_lanes(p, x, ctx), features_);
   }
 
   // dfeatures (N, features) -> dx (N, T, F)
   Input backward(Parameters<T>& p, TensorRef<T, 2> dfeatures) {
-    return lstm_.backward(p, last_.backward(fc_.backward(p, tanh_.backward(dfeatures))));
+    return backward_lanes(p, kernels::to_lanes(dfeatures, dfeatures_lanes_));
+  }
+
+  // x (N, T, F) -> features in the lane layout (features, Np), which is how SocModel runs the branch
+  kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, Input x, const Context& ctx) {
+    const auto sequence = lstm_.forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx);
+    return tanh_.forward_lanes(fc_.forward_lanes(p, last_.forward_lanes(sequence, ctx), ctx), ctx);
+  }
+
+  // dfeatures (features, Np) in the lane layout -> dx (N, T, F)
+  Input backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+    const auto dlast = fc_.backward_lanes(p, tanh_.backward_lanes(dfeatures));
+    return kernels::from_lanes(lstm_.backward_lanes(p, last_.backward_lanes(dlast)), dx_);
   }
 
  private:
@@ -59,6 +72,9 @@ class LstmBranch {
   LastTimeStep<T> last_;
   Linear<T> fc_;
   Tanh<T, 2> tanh_;
+  kernels::LaneBuffer<T> x_lanes_, dfeatures_lanes_;  // x (T*F, Np), dfeatures (features, Np)
+  TensorBuffer<T, 2> features_;                       // (N, features)
+  TensorBuffer<T, 3> dx_;                             // (N, T, F)
 };
 
 }  // namespace cnnlstm

@@ -12,19 +12,54 @@
 // The model owns its parameters in one flat buffer (parameters.hpp) and its layers' buffers.
 // forward() runs in the mode its Context says: training caches for backward() and applies dropout;
 // evaluation caches nothing. After one call at a given batch size, neither allocates.
+//
+// Inside, the branches and the head pass their tensors in the lane layout (samples along the
+// vector lanes, kernels/lane_tensor.hpp); a branch that only offers the PyTorch-layout Branch
+// contract is converted at its boundary. Evaluation of a large batch runs in chunks of
+// prediction_chunk samples, which keeps each chunk's working set in the caches, and the chunks
+// are spread over the OpenMP threads (each with its own copy of the layers' buffers). Every
+// sample goes through the same arithmetic whatever its chunk or lane, so predictions are
+// bit-identical for any batch size and thread count.
 
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include <omp.h>
 
 #include "branch.hpp"
 #include "dense_head.hpp"
 #include "layers/reshape.hpp"
 
 namespace cnnlstm {
+
+// A branch that can also hand its features over in the lane layout, as the standard branches do.
+template <class B, class T>
+concept LaneBranch = Branch<B, T> && requires(B b, Parameters<T>& p, const Parameters<T>& cp,
+                                              typename B::Input x, const kernels::LaneTensor<T, 2>& dy,
+                                              const Context& ctx) {
+  { b.forward_lanes(cp, x, ctx) } -> std::same_as<kernels::LaneTensor<T, 2>>;
+  { b.backward_lanes(p, dy) } -> std::same_as<typename B::Input>;
+};
+
+// Whether a branch may draw from the training context's generator (dropout): the standard
+// branches say so; any other branch is assumed to.
+template <class B>
+constexpr bool may_draw_random_numbers() {
+  if constexpr (requires { B::draws_random_numbers; })
+    return B::draws_random_numbers;
+  else
+    return true;
+}
+
+// Evaluation splits batches into chunks of this many samples.
+inline constexpr Index prediction_chunk = 64;
+// From this many samples up, with two or more OpenMP threads, the branches run side by side.
+inline constexpr Index parallel_branches_from = 16;
 
 // The network learns standardised targets; predict() maps its output back to target units:
 // prediction = output * scale + mean, per output. Empty vectors mean the identity.
@@ -48,10 +83,7 @@ class SocModel {
   };
 
   explicit SocModel(const Options& options)
-      : options_(options),
-        branches_(declare_branches(std::index_sequence_for<Branches...>{})),
-        head_(construction_layout_, total_features(), options.head),
-        params_(std::move(construction_layout_)) {}
+      : options_(options), main_(construction_layout_, options_), params_(std::move(construction_layout_)) {}
 
   const Options& options() const { return options_; }
   Index outputs() const { return options_.head.outputs; }
@@ -68,16 +100,16 @@ class SocModel {
   }
 
   template <std::size_t I>
-  auto& branch() { return std::get<I>(branches_); }
+  auto& branch() { return std::get<I>(main_.branches); }
   template <std::size_t I>
-  const auto& branch() const { return std::get<I>(branches_); }
-  DenseHead<T>& head() { return head_; }
+  const auto& branch() const { return std::get<I>(main_.branches); }
+  DenseHead<T>& head() { return main_.head; }
 
   // The paper's initialisation from a seed: PyTorch's defaults, Linear layers as InitOptions says.
   void initialize(std::uint64_t seed, const InitOptions& init = {}) {
     Rng rng(seed);
-    std::apply([&](const auto&... b) { (b.initialize(params_, rng, init), ...); }, branches_);
-    head_.initialize(params_, rng, init);
+    std::apply([&](const auto&... b) { (b.initialize(params_, rng, init), ...); }, main_.branches);
+    main_.head.initialize(params_, rng, init);
   }
 
   const TargetScaling& target_scaling() const { return scaling_; }
@@ -95,15 +127,14 @@ class SocModel {
   // inputs (N, ...) per branch -> network output (N, outputs), in standardised units
   TensorRef<T, 2> forward(const Inputs& x, const Context& ctx) {
     check_batch_sizes(x, std::index_sequence_for<Branches...>{});
-    const auto features = forward_branches(x, ctx, std::index_sequence_for<Branches...>{});
-    return head_.forward(params_, concat_.forward(features, ctx), ctx);
+    const Index n = std::get<0>(x).dimension(0);
+    if (!ctx.training() && n > prediction_chunk) return forward_in_chunks(x);
+    main_.parallel = branches_side_by_side(n);
+    return kernels::from_lanes(main_.forward(params_, x, ctx), output_);
   }
 
   // dy (N, outputs) -> gradient of each input; accumulates every parameter gradient
-  Inputs backward(TensorRef<T, 2> dy) {
-    const auto dfeatures = concat_.backward(head_.backward(params_, dy));
-    return backward_branches(dfeatures, std::index_sequence_for<Branches...>{});
-  }
+  Inputs backward(TensorRef<T, 2> dy) { return main_.backward(params_, dy); }
 
   // Evaluation-mode prediction in target units (N, outputs).
   TensorRef<T, 2> predict(const Inputs& x) {
@@ -119,16 +150,99 @@ class SocModel {
   }
 
  private:
-  template <std::size_t... I>
-  std::tuple<Branches...> declare_branches(std::index_sequence<I...>) {
-    // Braced initialisation runs left to right: parameters are declared branch by branch.
-    return std::tuple<Branches...>{
-        Branches(construction_layout_, std::get<I>(options_.branches))...};
-  }
+  // The layers and their buffers, everything one thread needs to run the model.
+  struct Pipeline {
+    std::tuple<Branches...> branches;
+    DenseHead<T> head;
+    Concat<T, branch_count> concat;
+    std::array<kernels::LaneBuffer<T>, branch_count> feature_lanes;  // of branches without lanes
+    std::array<TensorBuffer<T, 2>, branch_count> feature_grads;      // of branches without lanes
+    kernels::LaneBuffer<T> dy_lanes;
+    bool parallel = false;  // the branches run on threads of their own (see branches_side_by_side)
 
-  Index total_features() const {
-    return std::apply([](const auto&... b) { return (Index{0} + ... + b.output_features()); },
-                      branches_);
+    Pipeline(ParameterLayout& layout, const Options& o)
+        : branches(declare_branches(layout, o, std::index_sequence_for<Branches...>{})),
+          head(layout, total_features(), o.head) {}
+
+    // inputs -> network output (outputs, Np)
+    kernels::LaneTensor<T, 2> forward(const Parameters<T>& p, const Inputs& x, const Context& ctx) {
+      std::array<kernels::LaneTensor<T, 2>, branch_count> features;
+      for_each_branch([&](auto i) { features[i] = forward_branch<i>(p, x, ctx); });
+      return head.forward_lanes(p, concat.forward_lanes(features, ctx), ctx);
+    }
+
+    Inputs backward(Parameters<T>& p, TensorRef<T, 2> dy) {
+      const auto dfeatures = concat.backward_lanes(head.backward_lanes(p, kernels::to_lanes(dy, dy_lanes)));
+      Inputs dx;
+      for_each_branch([&](auto i) { std::get<i>(dx) = backward_branch<i>(p, dfeatures[i]); });
+      return dx;
+    }
+
+   private:
+    template <std::size_t... I>
+    static std::tuple<Branches...> declare_branches(ParameterLayout& layout, const Options& o,
+                                                    std::index_sequence<I...>) {
+      // Braced initialisation runs left to right: parameters are declared branch by branch.
+      return std::tuple<Branches...>{Branches(layout, std::get<I>(o.branches))...};
+    }
+
+    Index total_features() const {
+      return std::apply([](const auto&... b) { return (Index{0} + ... + b.output_features()); }, branches);
+    }
+
+    template <std::size_t I>
+    kernels::LaneTensor<T, 2> forward_branch(const Parameters<T>& p, const Inputs& x, const Context& ctx) {
+      auto& b = std::get<I>(branches);
+      if constexpr (LaneBranch<std::tuple_element_t<I, std::tuple<Branches...>>, T>)
+        return b.forward_lanes(p, std::get<I>(x), ctx);
+      else
+        return kernels::to_lanes(b.forward(p, std::get<I>(x), ctx), feature_lanes[I]);
+    }
+
+
+    template <std::size_t I>
+    auto backward_branch(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+      auto& b = std::get<I>(branches);
+      if constexpr (LaneBranch<std::tuple_element_t<I, std::tuple<Branches...>>, T>)
+        return b.backward_lanes(p, dfeatures);
+      else
+        return b.backward(p, kernels::from_lanes(dfeatures, feature_grads[I]));
+    }
+
+    // Calls f(std::integral_constant<std::size_t, I>{}) for every branch I: in order, or with
+    // `parallel` each branch on a thread of its own. Either way one thread computes all of a
+    // branch, so the results are the same bits.
+    template <class F>
+    void for_each_branch(F&& f) {
+      const auto call = [&](std::size_t k) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+          ((k == I ? f(std::integral_constant<std::size_t, I>{}) : void()), ...);
+        }(std::index_sequence_for<Branches...>{});
+      };
+      if (!parallel) {
+        for (std::size_t k = 0; k < branch_count; ++k) call(k);
+        return;
+      }
+      std::exception_ptr error;
+#pragma omp parallel for num_threads(static_cast<int>(branch_count)) schedule(static, 1)
+      for (std::size_t k = 0; k < branch_count; ++k) {
+        try {
+          call(k);
+        } catch (...) {
+#pragma omp critical
+          error = std::current_exception();
+        }
+      }
+      if (error) std::rethrow_exception(error);
+    }
+  };
+
+  // The branches run side by side for a batch big enough to pay for the threads, when there are
+  // threads to spare and at most one branch may draw random numbers (so that the draws come in
+  // the same order as on one thread).
+  static bool branches_side_by_side(Index n) {
+    constexpr int random_branches = (int{may_draw_random_numbers<Branches>()} + ...);
+    return branch_count > 1 && random_branches <= 1 && n >= parallel_branches_from && omp_get_max_threads() > 1;
   }
 
   template <std::size_t... I>
@@ -142,26 +256,68 @@ class SocModel {
                          std::to_string(n));
   }
 
+  // Samples [first, first + count) of every input.
   template <std::size_t... I>
-  std::array<TensorRef<T, 2>, branch_count> forward_branches(const Inputs& x, const Context& ctx,
-                                                             std::index_sequence<I...>) {
-    return {std::get<I>(branches_).forward(params_, std::get<I>(x), ctx)...};
+  static Inputs slice(const Inputs& x, Index first, Index count, std::index_sequence<I...>) {
+    return Inputs{slice_rows(std::get<I>(x), first, count)...};
+  }
+  template <int Rank>
+  static TensorRef<T, Rank> slice_rows(const TensorRef<T, Rank>& x, Index first, Index count) {
+    Shape<Rank> shape = x.shape();
+    const Index row = x.size() / shape[0];
+    shape[0] = count;
+    return TensorRef<T, Rank>(x.data() + first * row, shape);
   }
 
-  template <std::size_t... I>
-  Inputs backward_branches(const std::array<TensorRef<T, 2>, branch_count>& dfeatures,
-                           std::index_sequence<I...>) {
-    return Inputs{std::get<I>(branches_).backward(params_, dfeatures[I])...};
+  // Chunk c of the batch through `pipe`, its outputs into rows of output_.
+  void run_chunk(Pipeline& pipe, const Inputs& x, Index c) {
+    const Index n = std::get<0>(x).dimension(0), first = c * prediction_chunk;
+    const Index count = std::min(prediction_chunk, n - first);
+    pipe.parallel = false;  // the chunks are the parallel work
+    const auto y = pipe.forward(params_, slice(x, first, count, std::index_sequence_for<Branches...>{}),
+                                Context::evaluation());
+    kernels::from_lanes(y.lanes, count, 1, output_.data() + first * outputs());
+  }
+
+  // Evaluation of more than one chunk: the first chunk on this thread (so that bad inputs throw
+  // here), the others spread over the OpenMP threads, thread t running workers_[t - 1].
+  TensorRef<T, 2> forward_in_chunks(const Inputs& x) {
+    const Index n = std::get<0>(x).dimension(0), chunks = (n + prediction_chunk - 1) / prediction_chunk;
+    output_.resize({n, outputs()});
+    run_chunk(main_, x, 0);
+    const int threads = static_cast<int>(std::min<Index>(omp_get_max_threads(), chunks - 1));
+    if (threads == 1) {  // no parallel region at all: libgomp allocates a team for each one of one thread
+      for (Index c = 1; c < chunks; ++c) run_chunk(main_, x, c);
+      return output_;
+    }
+    while (static_cast<int>(workers_.size()) + 1 < threads) workers_.push_back(main_);
+    std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num();
+      Pipeline& pipe = t == 0 ? main_ : workers_[static_cast<std::size_t>(t - 1)];
+#pragma omp for schedule(dynamic)
+      for (Index c = 1; c < chunks; ++c) {
+        try {
+          run_chunk(pipe, x, c);
+        } catch (...) {
+#pragma omp critical
+          error = std::current_exception();
+        }
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return output_;
   }
 
   Options options_;
   ParameterLayout construction_layout_;  // filled by the layers' constructors, then moved to params_
-  std::tuple<Branches...> branches_;
-  DenseHead<T> head_;
+  Pipeline main_;                        // training and single-chunk evaluation
   Parameters<T> params_;
-  Concat<T, branch_count> concat_;
+  std::vector<Pipeline> workers_;        // evaluation threads 1, 2, ...: copies of main_
   TargetScaling scaling_;
-  TensorBuffer<T, 2> prediction_;  // (N, outputs) in target units
+  TensorBuffer<T, 2> output_;            // (N, outputs) in standardised units
+  TensorBuffer<T, 2> prediction_;        // (N, outputs) in target units
 };
 
 }  // namespace cnnlstm

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <Eigen/Core>
@@ -55,11 +56,14 @@ std::string shape_string(const Dims& dims) {
   return s + ")";
 }
 
-// Throws a ShapeError that names the layer, what it expected and what it got.
+// Throws a ShapeError that names the layer, what it expected and what it got. With string
+// literals for layer and expected, a passing check allocates nothing.
 template <std::size_t Rank>
-void require_shape(bool ok, const std::string& layer, const std::string& expected,
+void require_shape(bool ok, std::string_view layer, std::string_view expected,
                    const std::array<Index, Rank>& got) {
-  if (!ok) throw ShapeError(layer + ": expected input " + expected + ", got " + shape_string(got));
+  if (!ok)
+    throw ShapeError(std::string(layer) + ": expected input " + std::string(expected) + ", got " +
+                     shape_string(got));
 }
 
 // Position of element `index` in a row-major tensor of the given shape.

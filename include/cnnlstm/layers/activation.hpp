@@ -1,13 +1,14 @@
 #pragma once
 // Elementwise activations ReLU, Tanh and Sigmoid, on tensors of any rank.
-// Each caches its output y, from which its derivative follows:
-//   ReLU     y = max(x, 0)         dy/dx = 1 if y > 0 else 0   (PyTorch: 0 at x <= 0)
-//   Tanh     y = tanh(x)           dy/dx = 1 - y^2
-//   Sigmoid  y = 1 / (1 + e^-x)    dy/dx = y (1 - y)
-
-#include <cmath>
+// Each caches its output y, from which its derivative follows (value and gradient act on vectors):
+//   ReLU     y = max(x, 0)         dx = dy where y > 0, else 0   (PyTorch: 0 at x <= 0)
+//   Tanh     y = tanh(x)           dx = dy (1 - y^2)
+//   Sigmoid  y = 1 / (1 + e^-x)    dx = dy y (1 - y)
+// Inside a model they run on the lane layout, a vector at a time (kernels/vector_math.hpp).
 
 #include "../context.hpp"
+#include "../kernels/lane_tensor.hpp"
+#include "../kernels/vector_math.hpp"
 #include "../tensor.hpp"
 
 namespace cnnlstm {
@@ -15,25 +16,33 @@ namespace cnnlstm {
 struct ReluFunction {
   static constexpr const char* name = "ReLU";
   template <class T>
-  static T value(T x) { return x > T(0) ? x : T(0); }
+  static kernels::Lanes<T> value(const kernels::Lanes<T>& x) {
+    return xsimd::select(x > T(0), x, kernels::Lanes<T>(T(0)));
+  }
   template <class T>
-  static T slope_from_output(T y) { return y > T(0) ? T(1) : T(0); }
+  static kernels::Lanes<T> gradient(const kernels::Lanes<T>& dy, const kernels::Lanes<T>& y) {
+    return xsimd::select(y > T(0), dy, kernels::Lanes<T>(T(0)));
+  }
 };
 
 struct TanhFunction {
   static constexpr const char* name = "Tanh";
   template <class T>
-  static T value(T x) { return std::tanh(x); }
+  static kernels::Lanes<T> value(const kernels::Lanes<T>& x) { return kernels::tanh(x); }
   template <class T>
-  static T slope_from_output(T y) { return T(1) - y * y; }
+  static kernels::Lanes<T> gradient(const kernels::Lanes<T>& dy, const kernels::Lanes<T>& y) {
+    return dy * xsimd::fnma(y, y, kernels::Lanes<T>(T(1)));
+  }
 };
 
 struct SigmoidFunction {
   static constexpr const char* name = "Sigmoid";
   template <class T>
-  static T value(T x) { return T(1) / (T(1) + std::exp(-x)); }
+  static kernels::Lanes<T> value(const kernels::Lanes<T>& x) { return kernels::sigmoid(x); }
   template <class T>
-  static T slope_from_output(T y) { return y * (T(1) - y); }
+  static kernels::Lanes<T> gradient(const kernels::Lanes<T>& dy, const kernels::Lanes<T>& y) {
+    return dy * y * (kernels::Lanes<T>(T(1)) - y);
+  }
 };
 
 template <class T, int Rank, class Function>
@@ -41,32 +50,47 @@ class Activation {
  public:
   // x (any shape) -> y (same shape)
   TensorRef<T, Rank> forward(TensorRef<T, Rank> x, const Context& ctx) {
-    y_.resize(x.shape());
-    const T* in = x.data();
-    T* out = y_.data();
-    for (Index i = 0; i < x.size(); ++i) out[i] = Function::value(in[i]);
-    cached_ = ctx.training();
-    return y_;
+    return kernels::from_lanes(forward_lanes(kernels::to_lanes(x, x_lanes_), ctx), y_);
   }
 
   // dy -> dx = dy * f'(x)
   TensorRef<T, Rank> backward(TensorRef<T, Rank> dy) {
+    return kernels::from_lanes(backward_lanes(kernels::to_lanes(dy, dy_lanes_)), dx_);
+  }
+
+  // Lane layout, same shapes as above.
+  kernels::LaneTensor<T, Rank> forward_lanes(const kernels::LaneTensor<T, Rank>& x, const Context& ctx) {
+    const kernels::LaneView<T> in = x.lanes;
+    const kernels::LaneSpan<T> out = y_lanes_.resize(in.rows, in.cols);
+    kernels::for_each_piece<T>(in.rows, in.cols, in.ld, [&](Index at, auto count) {
+      kernels::store_lanes(out.data + at, Function::value(kernels::load_lanes(in.data + at, count)), count);
+    });
+    shape_ = x.shape;
+    cached_ = ctx.training();
+    return {out, shape_};
+  }
+
+  kernels::LaneTensor<T, Rank> backward_lanes(const kernels::LaneTensor<T, Rank>& dy) {
     if (!cached_)
       throw UsageError(std::string(Function::name) + ": backward needs a training-mode forward");
-    require_shape(dy.shape() == y_.shape(), std::string(Function::name) + " backward",
-                  shape_string(y_.shape()), dy.shape());
-    dx_.resize(dy.shape());
-    const T* g = dy.data();
-    const T* y = y_.data();
-    T* out = dx_.data();
-    for (Index i = 0; i < dy.size(); ++i) out[i] = g[i] * Function::slope_from_output(y[i]);
-    return dx_;
+    if (dy.shape != shape_)
+      throw ShapeError(std::string(Function::name) + " backward: expected input " + shape_string(shape_) +
+                       ", got " + shape_string(dy.shape));
+    const kernels::LaneView<T> g = dy.lanes, y = y_lanes_.view();
+    const kernels::LaneSpan<T> out = dx_lanes_.resize(g.rows, g.cols);
+    kernels::for_each_piece<T>(g.rows, g.cols, g.ld, [&](Index at, auto count) {
+      const auto grad = Function::gradient(kernels::load_lanes(g.data + at, count), kernels::load_lanes(y.data + at, count));
+      kernels::store_lanes(out.data + at, grad, count);
+    });
+    return {out, shape_};
   }
 
  private:
   bool cached_ = false;
-  TensorBuffer<T, Rank> y_;
-  TensorBuffer<T, Rank> dx_;
+  Shape<Rank> shape_{};
+  kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
+  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
+  TensorBuffer<T, Rank> y_, dx_;
 };
 
 template <class T, int Rank>

@@ -3,11 +3,12 @@
 //   x (N, C, H, W)  ->  y (N, O, Ho, Wo),   Ho = floor((H + 2p - k) / s) + 1 (Wo likewise)
 //   weight (O, C, k, k), bias (O)
 //
-// Each sample is unfolded (im2col) into a matrix whose column l = oh * Wo + ow holds the C*k*k
-// input values under the kernel at output position (oh, ow), zero where the kernel overhangs the
-// padding; the convolution is then one GEMM per sample:
-//   cols_n (C*k*k, Ho*Wo),   y_n (O, Ho*Wo) = W (O, C*k*k) * cols_n + b 1^T
-// Row r = (c * k + i) * k + j of cols_n matches column r of W seen as (O, C*k*k), which is the
+// The whole batch is unfolded (im2col, kernels/im2col.hpp) in the lane layout: column
+// (oh * Wo + ow) * Np + n of cols holds the C*k*k input values of sample n under the kernel at
+// output position (oh, ow), zero where the kernel overhangs the padding; the convolution is then
+// one GEMM with positions x samples along the vector lanes:
+//   cols (C*k*k, Ho*Wo*Np),   y (O, Ho*Wo*Np) = W (O, C*k*k) cols + b 1^T
+// Row r = (c * k + i) * k + j of cols matches column r of W seen as (O, C*k*k), which is the
 // row-major order of PyTorch's (O, C, k, k) weight, so its values load unchanged.
 
 #include <algorithm>
@@ -16,6 +17,10 @@
 
 #include "../context.hpp"
 #include "../init.hpp"
+#include "../kernels/gemm.hpp"
+#include "../kernels/gemm_nt.hpp"
+#include "../kernels/im2col.hpp"
+#include "../kernels/lane_tensor.hpp"
 #include "../parameters.hpp"
 #include "../tensor.hpp"
 
@@ -60,56 +65,56 @@ class Conv2d {
 
   // x (N, C, H, W) -> y (N, O, Ho, Wo)
   TensorRef<T, 4> forward(const Parameters<T>& p, TensorRef<T, 4> x, const Context& ctx) {
-    require_shape(x.dimension(1) == options_.in_channels, label_, expected_input_, x.shape());
-    const auto [ho, wo] = output_size(x.dimension(2), x.dimension(3));
-    const Index n = x.dimension(0), out = options_.out_channels;
-    const Index rows = patch_size(), len = ho * wo;
-    const Index sample = x.dimension(1) * x.dimension(2) * x.dimension(3);
-    input_shape_ = x.shape();
-    cached_ = ctx.training();
-    cols_.resize({cached_ ? n : 1, rows, len});  // all samples for backward, else one scratch
-    y_.resize({n, out, ho, wo});
-    const auto w = p.matrix(weight_, out, rows);  // (O, C*k*k)
-    const auto b = p.vector(bias_).transpose();   // (O, 1)
-    for (Index i = 0; i < n; ++i) {
-      T* cols = cols_.data() + (cached_ ? i : 0) * rows * len;  // (C*k*k, Ho*Wo)
-      im2col(x.data() + i * sample, cols);
-      MatrixMap<T> y(y_.data() + i * out * len, out, len);      // (O, Ho*Wo)
-      y.noalias() = w * ConstMatrixMap<T>(cols, rows, len);
-      y.colwise() += b;
-    }
-    return y_;
+    return kernels::from_lanes(forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx), y_);
   }
 
   // dy (N, O, Ho, Wo) -> dx (N, C, H, W); accumulates dW and db.
   TensorRef<T, 4> backward(Parameters<T>& p, TensorRef<T, 4> dy) {
+    return kernels::from_lanes(backward_lanes(p, kernels::to_lanes(dy, dy_lanes_)), dx_);
+  }
+
+  // Lane layout: x (C, H*W*Np) -> cols (C*k*k, Ho*Wo*Np) -> y (O, Ho*Wo*Np) = W cols + b 1^T.
+  // Training keeps cols for backward.
+  kernels::LaneTensor<T, 4> forward_lanes(const Parameters<T>& p, const kernels::LaneTensor<T, 4>& x,
+                                          const Context& ctx) {
+    if (x.shape[1] != options_.in_channels)
+      throw ShapeError(label_ + ": expected input " + expected_input_ + ", got " + shape_string(x.shape));
+    const auto [ho, wo] = output_size(x.shape[2], x.shape[3]);
+    input_shape_ = x.shape;
+    output_shape_ = {x.shape[0], options_.out_channels, ho, wo};
+    cached_ = ctx.training();
+    const kernels::ConvGeometry g = geometry();
+    const kernels::LaneSpan<T> cols = cols_.resize(g.taps(), g.positions() * x.stride());
+    if (x.stride() > 1)
+      kernels::im2col(g, x.stride(), x.lanes, cols);
+    else
+      kernels::im2col_one_sample(g, x.lanes, cols, padded_);
+    const kernels::LaneSpan<T> y = kernels::resize_lanes(y_lanes_, output_shape_);
+    kernels::gemm(weight_operand_(weight(p), y.cols), cols, y, p.value(bias_));
+    return {y, output_shape_};
+  }
+
+  // Lane layout: dy (O, Ho*Wo*Np) -> dx (C, H*W*Np);
+  //   dW += dy cols^T,  db += dy 1,  dcols = W^T dy,  dx = col2im(dcols)
+  kernels::LaneTensor<T, 4> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 4>& dy) {
     if (!cached_) throw UsageError(label_ + ": backward needs a training-mode forward");
-    if (dy.shape() != y_.shape())
-      throw ShapeError(label_ + " backward: expected gradient " + shape_string(y_.shape()) +
-                       ", got " + shape_string(dy.shape()));
-    const Index n = input_shape_[0], out = options_.out_channels;
-    const Index rows = patch_size(), len = dy.dimension(2) * dy.dimension(3);
-    const Index sample = input_shape_[1] * input_shape_[2] * input_shape_[3];
-    dx_.resize(input_shape_);
-    dx_.set_zero();
-    dcols_.resize({rows, len});
-    const auto w = p.matrix(weight_, out, rows);   // (O, C*k*k)
-    auto dw = p.grad_matrix(weight_, out, rows);   // (O, C*k*k)
-    auto db = p.grad_vector(bias_);                // (1, O)
-    auto dcols = dcols_.matrix(rows, len);         // (C*k*k, Ho*Wo)
-    for (Index i = 0; i < n; ++i) {
-      const ConstMatrixMap<T> g(dy.data() + i * out * len, out, len);          // (O, Ho*Wo)
-      const ConstMatrixMap<T> cols(cols_.data() + i * rows * len, rows, len);  // (C*k*k, Ho*Wo)
-      // y_n[o, l] = sum_r W[o, r] cols_n[r, l] + b[o]  =>  dL/dW[o, r] = sum_l dy_n[o, l] cols_n[r, l]
-      dw.noalias() += g * cols.transpose();
-      // dL/db[o] = sum_l dy_n[o, l]: every output position of channel o adds b[o] once
-      db += g.rowwise().sum().transpose();
-      // dL/dcols_n[r, l] = sum_o W[o, r] dy_n[o, l]; each cols entry is a copy of one input pixel
-      // (or of the padding, whose gradient is dropped), so col2im adds it back onto that pixel.
-      dcols.noalias() = w.transpose() * g;
-      col2im(dcols_.data(), dx_.data() + i * sample);
-    }
-    return dx_;
+    if (dy.shape != output_shape_)
+      throw ShapeError(label_ + " backward: expected gradient " + shape_string(output_shape_) +
+                       ", got " + shape_string(dy.shape));
+    const kernels::ConvGeometry g = geometry();
+    const Index rows = g.taps();
+    // y[o, l] = sum_r W[o, r] cols[r, l] + b[o]  =>  dW[o, r] = sum_l dy[o, l] cols[r, l]
+    kernels::gemm_nt<T>({dy.lanes}, {cols_.view()}, p.grad(weight_), rows);
+    // db[o] = sum_l dy[o, l]: every output position of channel o adds b[o] once
+    kernels::row_sums<T>({dy.lanes}, p.grad(bias_));
+    // dcols[r, l] = sum_o W[o, r] dy[o, l]; each cols entry is a copy of one input pixel (or of
+    // the padding, whose gradient is dropped), so col2im adds it back onto that pixel.
+    const kernels::LaneSpan<T> dcols = dcols_.resize(rows, dy.lanes.cols);
+    kernels::gemm(weight(p).transposed(), dy.lanes, dcols);
+    const kernels::LaneSpan<T> dx = kernels::resize_lanes(dx_lanes_, input_shape_);
+    for (Index c = 0; c < dx.rows; ++c) std::fill_n(dx.row(c), dx.cols, T(0));
+    kernels::col2im(g, dy.stride(), dcols, dx);
+    return {dx, input_shape_};
   }
 
  private:
@@ -128,45 +133,14 @@ class Conv2d {
 
   Index patch_size() const { return options_.in_channels * options_.kernel * options_.kernel; }
 
-  // Output positions o in [0, out_size) whose input index o * stride + offset lies in
-  // [0, in_size), as a half-open range [first, last).
-  std::pair<Index, Index> inside(Index offset, Index in_size, Index out_size) const {
-    const Index s = options_.stride;
-    const Index first = offset >= 0 ? 0 : (-offset + s - 1) / s;
-    const Index last = in_size - 1 - offset < 0 ? 0 : (in_size - 1 - offset) / s + 1;
-    return {first, std::max(first, std::min(last, out_size))};
+  kernels::ConvGeometry geometry() const {
+    return {input_shape_[1], input_shape_[2], input_shape_[3], options_.kernel, options_.stride,
+            options_.padding, output_shape_[2], output_shape_[3]};
   }
 
-  // Calls f(col, pixel) for every entry of the unfolding that reads a real (not padding) pixel:
-  // col indexes cols (C*k*k, Ho*Wo), pixel indexes one sample of x (C, H, W).
-  template <class F>
-  void for_each_tap(F f) const {
-    const Index k = options_.kernel, s = options_.stride, pad = options_.padding;
-    const Index h = input_shape_[2], w = input_shape_[3];
-    const auto [ho, wo] = output_size(h, w);
-    for (Index c = 0; c < options_.in_channels; ++c)
-      for (Index i = 0; i < k; ++i)
-        for (Index j = 0; j < k; ++j) {
-          const Index row = (c * k + i) * k + j;
-          const auto [oh0, oh1] = inside(i - pad, h, ho);
-          const auto [ow0, ow1] = inside(j - pad, w, wo);
-          for (Index oh = oh0; oh < oh1; ++oh) {
-            const Index col = (row * ho + oh) * wo;
-            const Index pixel = (c * h + oh * s + i - pad) * w + j - pad;
-            for (Index ow = ow0; ow < ow1; ++ow) f(col + ow, pixel + ow * s);
-          }
-        }
-  }
-
-  // x_n (C, H, W) -> cols (C*k*k, Ho*Wo), zero where the kernel covers padding
-  void im2col(const T* x, T* cols) const {
-    std::fill_n(cols, cols_.dimension(1) * cols_.dimension(2), T(0));
-    for_each_tap([&](Index col, Index pixel) { cols[col] = x[pixel]; });
-  }
-
-  // dcols (C*k*k, Ho*Wo) -> dx_n (C, H, W) += the entries copied from each pixel
-  void col2im(const T* dcols, T* dx) const {
-    for_each_tap([&](Index col, Index pixel) { dx[pixel] += dcols[col]; });
+  // W (O, C*k*k), PyTorch's (O, C, k, k) weight read row-major
+  kernels::MatrixRef<T> weight(const Parameters<T>& p) const {
+    return kernels::MatrixRef<T>::row_major(p.value(weight_), options_.out_channels, patch_size());
   }
 
   std::string name_, label_;
@@ -174,11 +148,14 @@ class Conv2d {
   std::string expected_input_;  // "(N, C, H, W)" with C filled in, for shape errors
   ParamSlot weight_, bias_;
   bool cached_ = false;
-  Shape<4> input_shape_{};      // (N, C, H, W) of the last forward
-  TensorBuffer<T, 3> cols_;     // (N, C*k*k, Ho*Wo) in training, (1, C*k*k, Ho*Wo) in evaluation
-  TensorBuffer<T, 4> y_;        // (N, O, Ho, Wo)
-  TensorBuffer<T, 2> dcols_;    // (C*k*k, Ho*Wo), one sample at a time
-  TensorBuffer<T, 4> dx_;       // (N, C, H, W)
+  Shape<4> input_shape_{}, output_shape_{};   // (N, C, H, W) and (N, O, Ho, Wo) of the last forward
+  kernels::LaneBuffer<T> cols_;               // (C*k*k, Ho*Wo*Np)
+  kernels::LaneBuffer<T> padded_;             // (C, Hp*Wp): one sample's zero-padded image for im2col
+  kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
+  kernels::LaneBuffer<T> dcols_;              // (C*k*k, Ho*Wo*Np)
+  kernels::WeightOperand<T> weight_operand_;  // W^T when the product has one column
+  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
+  TensorBuffer<T, 4> y_, dx_;
 };
 
 }  // namespace cnnlstm

@@ -45,7 +45,9 @@ class Dropout {
   // dy -> dx = dy * mask
   TensorRef<T, Rank> backward(TensorRef<T, Rank> dy) {
     if (!cached_) throw UsageError("Dropout: backward needs a training-mode forward");
-    require_shape(dy.shape() == y_.shape(), "Dropout backward", shape_string(y_.shape()), dy.shape());
+    if (dy.shape() != y_.shape())
+      throw ShapeError("Dropout backward: expected input " + shape_string(y_.shape()) + ", got " +
+                       shape_string(dy.shape()));
     dx_.resize(dy.shape());
     if (training_)
       dx_.matrix(1, dy.size()).array() = dy.matrix(1, dy.size()).array() * mask_.matrix(1, dy.size()).array();

@@ -1,11 +1,16 @@
 #pragma once
 // Linear (fully connected) layer, PyTorch's nn.Linear: y = x W^T + b.
 //   x (N, in)  ->  y (N, out);   weight (out, in), bias (out)
+// Inside a model it runs in the lane layout (kernels/lane_tensor.hpp), where the same product
+// reads y (out, Np) = W x + b 1^T: one GEMM with the samples along the vector lanes.
 
 #include <string>
 
 #include "../context.hpp"
 #include "../init.hpp"
+#include "../kernels/gemm.hpp"
+#include "../kernels/gemm_nt.hpp"
+#include "../kernels/lane_tensor.hpp"
 #include "../parameters.hpp"
 #include "../tensor.hpp"
 
@@ -38,43 +43,60 @@ class Linear {
 
   // x (N, in) -> y (N, out)
   TensorRef<T, 2> forward(const Parameters<T>& p, TensorRef<T, 2> x, const Context& ctx) {
-    require_shape(x.dimension(1) == in_, "Linear '" + name_ + "'",
-                  "(N, " + std::to_string(in_) + ")", x.shape());
-    const Index n = x.dimension(0);
-    y_.resize({n, out_});
-    auto y = y_.matrix(n, out_);
-    y.noalias() = x.matrix(n, in_) * p.matrix(weight_, out_, in_).transpose();
-    y.rowwise() += p.vector(bias_);
-    if (ctx.training()) {
-      x_.resize(x.shape());
-      std::copy_n(x.data(), x.size(), x_.data());
-    }
-    cached_ = ctx.training();
-    return y_;
+    return kernels::from_lanes(forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx), y_);
   }
 
   // dy (N, out) -> dx (N, in);  dW += dy^T x,  db += sum_n dy,  dx = dy W
   TensorRef<T, 2> backward(Parameters<T>& p, TensorRef<T, 2> dy) {
-    if (!cached_) throw UsageError("Linear '" + name_ + "': backward needs a training-mode forward");
-    const Index n = x_.dimension(0);
-    require_shape(dy.dimension(0) == n && dy.dimension(1) == out_,
-                  "Linear '" + name_ + "' backward", shape_string(y_.shape()), dy.shape());
-    const auto g = dy.matrix(n, out_);
-    p.grad_matrix(weight_, out_, in_).noalias() += g.transpose() * x_.matrix(n, in_);
-    p.grad_vector(bias_) += g.colwise().sum();
-    dx_.resize({n, in_});
-    dx_.matrix(n, in_).noalias() = g * p.matrix(weight_, out_, in_);
-    return dx_;
+    return kernels::from_lanes(backward_lanes(p, kernels::to_lanes(dy, dy_lanes_)), dx_);
+  }
+
+  // Lane layout: x (in, Np) -> y (out, Np) = W x + b; training keeps a copy of x for backward.
+  kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, const kernels::LaneTensor<T, 2>& x,
+                                          const Context& ctx) {
+    if (x.shape[1] != in_)
+      throw ShapeError("Linear '" + name_ + "': expected input (N, " + std::to_string(in_) + "), got " +
+                       shape_string(x.shape));
+    const auto y = y_lanes_.resize(out_, x.lanes.cols);
+    kernels::gemm(weight_operand_(weight(p), y.cols), x.lanes, y, p.value(bias_));
+    input_shape_ = x.shape;
+    cached_ = ctx.training();
+    if (cached_) kernels::copy_lanes(x.lanes, x_cache_);
+    return {y, {x.samples(), out_}};
+  }
+
+  // Lane layout: dy (out, Np) -> dx (in, Np);  dW += dy x^T,  db += dy 1,  dx = W^T dy
+  kernels::LaneTensor<T, 2> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dy) {
+    check_gradient_shape(dy.shape);
+    kernels::gemm_nt<T>({dy.lanes}, {x_cache_.view()}, p.grad(weight_), in_);
+    kernels::row_sums<T>({dy.lanes}, p.grad(bias_));
+    const auto dx = dx_lanes_.resize(in_, dy.lanes.cols);
+    kernels::gemm(weight(p).transposed(), dy.lanes, dx);
+    return {dx, input_shape_};
   }
 
  private:
+  kernels::MatrixRef<T> weight(const Parameters<T>& p) const {
+    return kernels::MatrixRef<T>::row_major(p.value(weight_), out_, in_);
+  }
+
+  void check_gradient_shape(const Shape<2>& got) const {
+    if (!cached_) throw UsageError("Linear '" + name_ + "': backward needs a training-mode forward");
+    if (got != Shape<2>{input_shape_[0], out_})
+      throw ShapeError("Linear '" + name_ + "' backward: expected input " +
+                       shape_string(Shape<2>{input_shape_[0], out_}) + ", got " + shape_string(got));
+  }
+
   std::string name_;
   Index in_, out_;
   ParamSlot weight_, bias_;
   bool cached_ = false;
-  TensorBuffer<T, 2> x_;   // (N, in) input cached for backward
-  TensorBuffer<T, 2> y_;   // (N, out)
-  TensorBuffer<T, 2> dx_;  // (N, in)
+  Shape<2> input_shape_{};                      // (N, in) of the last forward
+  kernels::LaneBuffer<T> x_cache_;              // (in, Np) the last training input, for backward
+  kernels::WeightOperand<T> weight_operand_;    // W^T for one-sample batches
+  kernels::LaneBuffer<T> y_lanes_, dx_lanes_;   // (out, Np), (in, Np)
+  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;   // conversions of the PyTorch-layout calls
+  TensorBuffer<T, 2> y_, dx_;                   // (N, out), (N, in)
 };
 
 }  // namespace cnnlstm

@@ -14,8 +14,8 @@
 //   i = sigmoid(z_i)   f = sigmoid(z_f)   g = tanh(z_g)   o = sigmoid(z_o)
 //   c_t = f * c_{t-1} + i * g
 //   h_t = o * tanh(c_t)
-// The input term of every step is one GEMM, Z = X W_ih^T + b_ih + b_hh with X (T N, in) time-major;
-// only h_{t-1} W_hh^T (N, H) x (H, 4H) runs step by step. Layer k + 1 reads layer k's output
+// The input term x_t W_ih^T does not depend on the recurrence; only h_{t-1} W_hh^T (N, H) x (H, 4H)
+// must wait for the previous step. Layer k + 1 reads layer k's output
 // sequence, through inverted dropout (mask 0 or 1 / (1 - p)) in training; the top layer's output
 // is not dropped, and h_n, c_n are taken before dropout.
 //
@@ -36,22 +36,27 @@
 // nobody differentiates (a model reading the last time step should read it from y, where
 // y[:, T-1] equals h_n of the top layer).
 //
-// Sequences are kept time-major, (T, N, .), inside the layer so that every time step is a
-// contiguous (N, .) block; x and y are transposed once at the boundary. Buffers only grow, so
+// Inside a model the layer runs in the lane layout (kernels/lane_tensor.hpp): a sequence is
+// (T*F, Np), time-major, the samples along the vector lanes, so every time step is a contiguous
+// (F, Np) block and the formulas above hold transposed, z_t (4H, Np) = W_ih x_t + b_ih + b_hh +
+// W_hh h_{t-1}: one small GEMM per step for each product (kernels/gemm.hpp) and one fused pass for
+// the gate nonlinearities and the cell update (kernels/lstm_cell.hpp). Buffers only grow, so
 // forward and backward allocate nothing after the first call at the largest batch. In evaluation
 // the per-layer buffers are workspace only: no dropout mask is drawn and backward is refused.
 
 #include <algorithm>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "../context.hpp"
 #include "../init.hpp"
+#include "../kernels/gemm.hpp"
+#include "../kernels/gemm_nt.hpp"
+#include "../kernels/lane_tensor.hpp"
+#include "../kernels/lstm_cell.hpp"
 #include "../parameters.hpp"
 #include "../tensor.hpp"
-#include "activation.hpp"
 #include "dropout.hpp"
 
 namespace cnnlstm {
@@ -62,48 +67,6 @@ struct LstmOptions {
   Index num_layers = 1;   // L
   double dropout = 0.0;   // p on every layer's output but the top one's, training only
 };
-
-namespace detail {
-
-// (A, B, W) -> (B, A, W): swaps the two leading axes, e.g. (N, T, F) <-> (T, N, F).
-template <class T>
-void swap_leading_axes(TensorRef<T, 3> src, TensorBuffer<T, 3>& dst) {
-  const Index a = src.dimension(0), b = src.dimension(1), w = src.dimension(2);
-  dst.resize({b, a, w});
-  for (Index i = 0; i < a; ++i)
-    for (Index j = 0; j < b; ++j)
-      std::copy_n(src.data() + (i * b + j) * w, w, dst.data() + (j * a + i) * w);
-}
-
-// Time step t of a time-major (T, N, W) buffer as an (N, W) matrix.
-template <class T>
-MatrixMap<T> time_step(TensorBuffer<T, 3>& b, Index t) {
-  const Index n = b.dimension(1), w = b.dimension(2);
-  return {b.data() + t * n * w, n, w};
-}
-template <class T>
-ConstMatrixMap<T> time_step(const TensorBuffer<T, 3>& b, Index t) {
-  const Index n = b.dimension(1), w = b.dimension(2);
-  return {b.data() + t * n * w, n, w};
-}
-
-// The whole (T, N, W) buffer as a (T N, W) matrix.
-template <class T>
-MatrixMap<T> all_steps(TensorBuffer<T, 3>& b) {
-  return b.matrix(b.dimension(0) * b.dimension(1), b.dimension(2));
-}
-template <class T>
-ConstMatrixMap<T> all_steps(TensorRef<T, 3> b) {
-  return b.matrix(b.dimension(0) * b.dimension(1), b.dimension(2));
-}
-
-template <class Function, class Block>
-void apply_inplace(Block&& block) {
-  using T = typename std::decay_t<Block>::Scalar;
-  block = block.unaryExpr([](T v) { return Function::value(v); });
-}
-
-}  // namespace detail
 
 template <class T>
 class LSTM {
@@ -139,66 +102,74 @@ class LSTM {
 
   // x (N, T, F) -> y (N, T, H)
   TensorRef<T, 3> forward(const Parameters<T>& p, TensorRef<T, 3> x, const Context& ctx) {
-    require_shape(x.dimension(2) == options_.input_size, label_, expected_input_, x.shape());
-    if (x.dimension(1) < 1)
-      throw ShapeError(label_ + ": expected at least one time step, got " +
-                       shape_string(x.shape()));
-    cached_ = false;
-    dropping_ = ctx.training() && options_.dropout > 0.0;
-    detail::swap_leading_axes(x, x_);  // (T, N, F)
-    for (std::size_t k = 0; k < layers_.size(); ++k) {
-      run_layer(p, layers_[k], layer_input(k));
-      if (k + 1 < layers_.size() && dropping_) drop_output(layers_[k], ctx.rng());
-    }
-    store_final_states();
-    detail::swap_leading_axes(layers_.back().hidden.view(), y_);  // (N, T, H)
-    cached_ = ctx.training();
-    return y_;
+    return kernels::from_lanes(forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx), y_);
   }
 
   // h_n (L, N, H) and c_n (L, N, H) of the last forward, before dropout.
-  TensorRef<T, 3> final_hidden() const { return h_n_; }
-  TensorRef<T, 3> final_cell() const { return c_n_; }
+  TensorRef<T, 3> final_hidden() const { return final_states(&Layer::hidden, h_n_); }
+  TensorRef<T, 3> final_cell() const { return final_states(&Layer::cell, c_n_); }
 
   // dy (N, T, H), the gradient of the output sequence -> dx (N, T, F). Accumulates parameter
   // gradients; h_n and c_n contribute none (see the header comment).
   TensorRef<T, 3> backward(Parameters<T>& p, TensorRef<T, 3> dy) {
+    return kernels::from_lanes(backward_lanes(p, kernels::to_lanes(dy, dy_lanes_)), dx_);
+  }
+
+  // Lane layout: x (T*F, Np) -> y (T*H, Np), the top layer's hidden states. Training keeps a
+  // copy of x for backward.
+  kernels::LaneTensor<T, 3> forward_lanes(const Parameters<T>& p, const kernels::LaneTensor<T, 3>& x,
+                                          const Context& ctx) {
+    if (x.shape[2] != options_.input_size)
+      throw ShapeError(label_ + ": expected input " + expected_input_ + ", got " + shape_string(x.shape));
+    if (x.shape[1] < 1)
+      throw ShapeError(label_ + ": expected at least one time step, got " + shape_string(x.shape));
+    input_shape_ = x.shape;
+    cached_ = false;
+    dropping_ = ctx.training() && options_.dropout > 0.0;
+    const kernels::LaneView<T> input = ctx.training() ? kernels::copy_lanes(x.lanes, x_cache_) : x.lanes;
+    for (std::size_t k = 0; k < layers_.size(); ++k) {
+      run_layer(p, layers_[k], k == 0 ? input : layer_output(k - 1), ctx.training());
+      if (k + 1 < layers_.size() && dropping_) drop_output(layers_[k], ctx.rng());
+    }
+    cached_ = ctx.training();
+    return {layers_.back().hidden.view(), {x.shape[0], steps(), options_.hidden_size}};
+  }
+
+  // Lane layout: dy (T*H, Np) -> dx (T*F, Np)
+  kernels::LaneTensor<T, 3> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 3>& dy) {
     if (!cached_) throw UsageError(label_ + ": backward needs a training-mode forward");
-    if (dy.shape() != y_.shape())
-      throw ShapeError(label_ + " backward: expected gradient " + shape_string(y_.shape()) +
-                       ", got " + shape_string(dy.shape()));
-    detail::swap_leading_axes(dy, dh_seq_);  // G of the top layer, (T, N, H)
+    const Shape<3> expected{input_shape_[0], steps(), options_.hidden_size};
+    if (dy.shape != expected)
+      throw ShapeError(label_ + " backward: expected gradient " + shape_string(expected) + ", got " +
+                       shape_string(dy.shape));
+    kernels::copy_lanes(dy.lanes, dh_seq_);  // G of the top layer, (T*H, Np)
     for (std::size_t k = layers_.size(); k-- > 0;) {
       const Layer& layer = layers_[k];
       backprop_through_time(p, layer);
-      accumulate_parameter_grads(p, layer, layer_input(k));
-      const auto w_ih = p.matrix(layer.weight_ih, 4 * options_.hidden_size, layer.input_size);
-      if (k > 0) {
-        // G of the layer below = dX through its dropout mask, (T, N, H)
-        detail::all_steps(dh_seq_).noalias() = detail::all_steps(dz_) * w_ih;
-        if (dropping_)
-          detail::all_steps(dh_seq_).array() *=
-              detail::all_steps(layers_[k - 1].mask.view()).array();
-      } else {
-        dx_tm_.resize(x_.shape());  // (T, N, F)
-        detail::all_steps(dx_tm_).noalias() = detail::all_steps(dz_) * w_ih;
-      }
+      accumulate_parameter_grads(p, layer, k == 0 ? x_cache_.view() : layer_output(k - 1));
+      // dX_t = W_ih^T dz_t: the gradient of the layer's input, G of the layer below
+      const kernels::LaneSpan<T> dx = (k > 0 ? dh_seq_ : dx_lanes_).resize(steps() * layer.input_size, stride());
+      const auto w_ih_t = matrix(p, layer.weight_ih, layer.input_size).transposed();
+      for (Index t = 0; t < steps(); ++t)
+        kernels::gemm(w_ih_t, step(dz_.view(), t, 4 * options_.hidden_size), step(dx, t, layer.input_size));
+      if (k > 0 && dropping_) apply_mask(layers_[k - 1].mask.view(), dx);
     }
-    detail::swap_leading_axes(dx_tm_.view(), dx_);  // (N, T, F)
-    return dx_;
+    return {dx_lanes_.view(), input_shape_};
   }
 
  private:
-  // One layer's parameter slots and its time-major caches.
+  // One layer's parameter slots and its time-major caches, all (T*rows, Np) lane matrices.
   struct Layer {
     Index input_size = 0;
     ParamSlot weight_ih, weight_hh, bias_ih, bias_hh;
-    TensorBuffer<T, 3> gates;      // (T, N, 4H): z_t, then i, f, g, o after activation
-    TensorBuffer<T, 3> cell;       // (T, N, H) c_t
-    TensorBuffer<T, 3> tanh_cell;  // (T, N, H) tanh(c_t)
-    TensorBuffer<T, 3> hidden;     // (T, N, H) h_t
-    TensorBuffer<T, 3> mask;       // (T, N, H) dropout mask of the output (training, not the top)
-    TensorBuffer<T, 3> dropped;    // (T, N, H) hidden * mask, the next layer's input
+    kernels::LaneBuffer<T> gates;      // (T*4H, Np): z_t, then i, f, g, o after activation
+    kernels::LaneBuffer<T> cell;       // (T*H, Np) c_t
+    kernels::LaneBuffer<T> tanh_cell;  // (T*H, Np) tanh(c_t)
+    kernels::LaneBuffer<T> hidden;     // (T*H, Np) h_t
+    kernels::LaneBuffer<T> mask;       // (T*H, Np) dropout mask of the output (training, not the top)
+    kernels::LaneBuffer<T> dropped;    // (T*H, Np) hidden * mask, the next layer's input
+    std::vector<T> bias;               // (4H) b_ih + b_hh
+    kernels::WeightOperand<T> w_ih, w_hh;  // transposed weights for one-sample batches
   };
 
   static const LstmOptions& validated(const LstmOptions& o, const std::string& label) {
@@ -214,151 +185,136 @@ class LSTM {
     return o;
   }
 
-  // Layer k's input sequence (T, N, in_k).
-  TensorRef<T, 3> layer_input(std::size_t k) const {
-    if (k == 0) return x_;
-    const Layer& below = layers_[k - 1];
-    return dropping_ ? below.dropped.view() : below.hidden.view();
+  Index steps() const { return input_shape_[1]; }
+  Index stride() const { return kernels::lane_stride<T>(input_shape_[0]); }  // Np
+
+  // A (4H, cols) weight of the layer, row-major.
+  kernels::MatrixRef<T> matrix(const Parameters<T>& p, ParamSlot slot, Index cols) const {
+    return kernels::MatrixRef<T>::row_major(p.value(slot), 4 * options_.hidden_size, cols);
   }
 
-  // input (T, N, in) -> layer.hidden (T, N, H), keeping gates, cell and tanh(cell).
-  void run_layer(const Parameters<T>& p, Layer& layer, TensorRef<T, 3> input) {
-    const Index steps = input.dimension(0), n = input.dimension(1), h = options_.hidden_size;
-    layer.gates.resize({steps, n, 4 * h});
-    layer.cell.resize({steps, n, h});
-    layer.tanh_cell.resize({steps, n, h});
-    layer.hidden.resize({steps, n, h});
-    // Z (T N, 4H) = X (T N, in) W_ih^T (in, 4H) + b_ih + b_hh, all steps in one GEMM
-    auto z = detail::all_steps(layer.gates);
-    z.noalias() =
-        detail::all_steps(input) * p.matrix(layer.weight_ih, 4 * h, layer.input_size).transpose();
-    z.rowwise() += p.vector(layer.bias_ih);
-    z.rowwise() += p.vector(layer.bias_hh);
-    const auto w_hh = p.matrix(layer.weight_hh, 4 * h, h);
-    for (Index t = 0; t < steps; ++t) {
-      auto z_t = detail::time_step(layer.gates, t);  // (N, 4H)
-      if (t > 0) z_t.noalias() += detail::time_step(layer.hidden, t - 1) * w_hh.transpose();
-      activate_gates(z_t);
-      update_cell(layer, t);
+  // Rows [t*rows, t*rows + rows) of a time-major sequence: time step t, (rows, Np).
+  template <class View>
+  static View step(const View& seq, Index t, Index rows) { return seq.rows_from(t * rows, rows); }
+
+  // What layer k passes up: its hidden states, through its dropout mask in training.
+  kernels::LaneView<T> layer_output(std::size_t k) const {
+    return dropping_ ? layers_[k].dropped.view() : layers_[k].hidden.view();
+  }
+
+  // input (T*in, Np) -> layer.hidden (T*H, Np) and cell; in training also the gates' activations
+  // and tanh(cell).
+  void run_layer(const Parameters<T>& p, Layer& layer, const kernels::LaneView<T>& input, bool training) {
+    const Index h = options_.hidden_size, np = stride(), count = h * np;
+    const kernels::LaneSpan<T> gates = layer.gates.resize(steps() * 4 * h, np);
+    const kernels::LaneSpan<T> cell = layer.cell.resize(steps() * h, np);
+    const kernels::LaneSpan<T> tanh_cell = layer.tanh_cell.resize(steps() * h, np);
+    const kernels::LaneSpan<T> hidden = layer.hidden.resize(steps() * h, np);
+    layer.bias.resize(static_cast<std::size_t>(4 * h));
+    for (Index j = 0; j < 4 * h; ++j)
+      layer.bias[static_cast<std::size_t>(j)] = p.value(layer.bias_ih)[j] + p.value(layer.bias_hh)[j];
+    const auto w_ih = layer.w_ih(matrix(p, layer.weight_ih, layer.input_size), np);
+    const auto w_hh = layer.w_hh(matrix(p, layer.weight_hh, h), np);
+    // z_t (4H, Np) = W_ih x_t + b_ih + b_hh for every t first: off the recurrence's critical path
+    for (Index t = 0; t < steps(); ++t)
+      kernels::gemm(w_ih, step(input, t, layer.input_size), step(gates, t, 4 * h), layer.bias.data());
+    for (Index t = 0; t < steps(); ++t) {
+      // z_t += W_hh h_{t-1}, then the gates and the cell
+      const kernels::LaneSpan<T> z = step(gates, t, 4 * h);
+      if (t > 0) kernels::gemm_accumulate(w_hh, step(hidden, t - 1, h), z);
+      const T* c_prev = t > 0 ? step(cell, t - 1, h).data : nullptr;
+      if (training)
+        kernels::lstm_cell_forward<true, T>({z.data, count}, c_prev, step(cell, t, h).data,
+                                            step(tanh_cell, t, h).data, step(hidden, t, h).data);
+      else
+        kernels::lstm_cell_forward<false, T>({z.data, count}, c_prev, step(cell, t, h).data, nullptr,
+                                             step(hidden, t, h).data);
     }
   }
 
-  // z_t (N, 4H) -> [sigmoid(z_i) | sigmoid(z_f) | tanh(z_g) | sigmoid(z_o)] in place
-  void activate_gates(MatrixMap<T>& z_t) const {
-    const Index h = options_.hidden_size;
-    detail::apply_inplace<SigmoidFunction>(z_t.leftCols(2 * h));
-    detail::apply_inplace<TanhFunction>(z_t.middleCols(2 * h, h));
-    detail::apply_inplace<SigmoidFunction>(z_t.rightCols(h));
+  // layer.dropped = layer.hidden * mask, the mask drawn from the training context's generator in
+  // the order (t, n, j) of PyTorch's (T, N, H); the padding lanes get 0.
+  void drop_output(Layer& layer, Rng& rng) {
+    const Index n = input_shape_[0], np = stride(), h = options_.hidden_size;
+    const kernels::LaneSpan<T> mask = layer.mask.resize(steps() * h, np);
+    std::fill_n(mask.data, mask.rows * mask.ld, T(0));
+    const T keep_scale = static_cast<T>(1.0 / (1.0 - options_.dropout));
+    for (Index t = 0; t < steps(); ++t)
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < h; ++j) mask.row(t * h + j)[i] = rng.bernoulli(options_.dropout) ? T(0) : keep_scale;
+    kernels::copy_lanes(layer.hidden.view(), layer.dropped);
+    apply_mask(mask, layer.dropped.span());
   }
 
-  // c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t);  all (N, H)
-  void update_cell(Layer& layer, Index t) const {
-    const Index h = options_.hidden_size;
-    const auto gates = detail::time_step(std::as_const(layer.gates), t);
-    const auto i = gates.leftCols(h).array(), f = gates.middleCols(h, h).array();
-    const auto g = gates.middleCols(2 * h, h).array(), o = gates.rightCols(h).array();
-    auto c = detail::time_step(layer.cell, t).array();
-    if (t == 0)
-      c = i * g;
-    else
-      c = f * detail::time_step(std::as_const(layer.cell), t - 1).array() + i * g;
-    auto tanh_c = detail::time_step(layer.tanh_cell, t).array();
-    tanh_c = c.unaryExpr([](T v) { return TanhFunction::value(v); });
-    detail::time_step(layer.hidden, t).array() = o * tanh_c;
+  // x *= mask, elementwise
+  static void apply_mask(const kernels::LaneView<T>& mask, const kernels::LaneSpan<T>& x) {
+    kernels::for_each_piece<T>(x.rows, x.cols, x.ld, [&](Index at, auto count) {
+      kernels::store_lanes(x.data + at, kernels::load_lanes(x.data + at, count) * kernels::load_lanes(mask.data + at, count), count);
+    });
   }
 
-  // layer.dropped = layer.hidden * mask, mask drawn from the training context's generator
-  void drop_output(Layer& layer, Rng& rng) const {
-    layer.mask.resize(layer.hidden.shape());
-    layer.dropped.resize(layer.hidden.shape());
-    draw_dropout_mask(layer.mask.data(), layer.mask.size(), options_.dropout, rng);
-    detail::all_steps(layer.dropped) =
-        detail::all_steps(layer.hidden.view()).cwiseProduct(detail::all_steps(layer.mask.view()));
+  // layers_[k]'s states at the last step, (H, Np) -> out[k] (N, H), for every layer k
+  TensorRef<T, 3> final_states(kernels::LaneBuffer<T> Layer::*states, TensorBuffer<T, 3>& out) const {
+    const Index n = input_shape_[0], h = options_.hidden_size;
+    out.resize({options_.num_layers, n, h});
+    for (std::size_t k = 0; k < layers_.size(); ++k)
+      kernels::from_lanes(step((layers_[k].*states).view(), steps() - 1, h), n, 1,
+                          out.data() + static_cast<Index>(k) * n * h);
+    return out;
   }
 
-  // h_n_[k] = h_{T-1}, c_n_[k] = c_{T-1} of every layer k
-  void store_final_states() {
-    const Index last = layers_.front().hidden.dimension(0) - 1, n = x_.dimension(1);
-    const Index h = options_.hidden_size;
-    h_n_.resize({options_.num_layers, n, h});
-    c_n_.resize({options_.num_layers, n, h});
-    for (std::size_t k = 0; k < layers_.size(); ++k) {
-      const Index at = static_cast<Index>(k) * n * h;
-      std::copy_n(detail::time_step(std::as_const(layers_[k].hidden), last).data(), n * h,
-                  h_n_.data() + at);
-      std::copy_n(detail::time_step(std::as_const(layers_[k].cell), last).data(), n * h,
-                  c_n_.data() + at);
-    }
-  }
-
-  // G = dh_seq_ (T, N, H) -> dz_ (T, N, 4H), t = T-1 .. 0
+  // G = dh_seq_ (T*H, Np) -> dz_ (T*4H, Np), t = T-1 .. 0; dh_seq_ is overwritten with dL/dh_t
   void backprop_through_time(const Parameters<T>& p, const Layer& layer) {
-    const Index steps = dh_seq_.dimension(0), n = dh_seq_.dimension(1), h = options_.hidden_size;
-    dz_.resize({steps, n, 4 * h});
-    dh_.resize({n, h});
-    dc_.resize({n, h});
-    dc_.set_zero();
-    const auto w_hh = p.matrix(layer.weight_hh, 4 * h, h);
-    for (Index t = steps - 1; t >= 0; --t) {
-      // dh_t (N, H) = G_t + dz_{t+1} (N, 4H) W_hh (4H, H)
-      auto dh = dh_.matrix(n, h);
-      dh = detail::time_step(std::as_const(dh_seq_), t);
-      if (t + 1 < steps) dh.noalias() += detail::time_step(std::as_const(dz_), t + 1) * w_hh;
-      gate_gradients(layer, t);
+    const Index h = options_.hidden_size, np = stride();
+    const kernels::LaneSpan<T> dz = dz_.resize(steps() * 4 * h, np);
+    const kernels::LaneSpan<T> dc = dc_.resize(h, np);
+    std::fill_n(dc.data, h * np, T(0));
+    const auto w_hh_t = matrix(p, layer.weight_hh, h).transposed();  // (H, 4H)
+    const kernels::LaneSpan<T> dh_seq = dh_seq_.span();
+    for (Index t = steps() - 1; t >= 0; --t) {
+      // dh_t (H, Np) = G_t + W_hh^T dz_{t+1}
+      const kernels::LaneSpan<T> dh = step(dh_seq, t, h);
+      if (t + 1 < steps()) kernels::gemm_accumulate(w_hh_t, step(dz, t + 1, 4 * h), dh);
+      kernels::lstm_cell_backward<T>({step(layer.gates.view(), t, 4 * h).data, h * np},
+                                     t > 0 ? step(layer.cell.view(), t - 1, h).data : nullptr,
+                                     step(layer.tanh_cell.view(), t, h).data, dh.data, dc.data,
+                                     {step(dz, t, 4 * h).data, h * np});
     }
   }
 
-  // dh_ (N, H) and the carry dc_ = dc_{t+1} * f_{t+1} -> dz_t (N, 4H); leaves dc_ = dc_t * f_t
-  void gate_gradients(const Layer& layer, Index t) {
-    const Index h = options_.hidden_size;
-    const auto gates = detail::time_step(layer.gates, t);
-    const auto i = gates.leftCols(h).array(), f = gates.middleCols(h, h).array();
-    const auto g = gates.middleCols(2 * h, h).array(), o = gates.rightCols(h).array();
-    const auto tanh_c = detail::time_step(layer.tanh_cell, t).array();
-    const auto dh = dh_.matrix(dh_.dimension(0), h).array();
-    auto dc = dc_.matrix(dc_.dimension(0), h).array();
-    auto dz = detail::time_step(dz_, t);
-    dc += dh * o * (T(1) - tanh_c.square());
-    dz.leftCols(h).array() = dc * g * i * (T(1) - i);
-    if (t > 0)
-      dz.middleCols(h, h).array() =
-          dc * detail::time_step(layer.cell, t - 1).array() * f * (T(1) - f);
-    else
-      dz.middleCols(h, h).setZero();
-    dz.middleCols(2 * h, h).array() = dc * i * (T(1) - g.square());
-    dz.rightCols(h).array() = dh * tanh_c * o * (T(1) - o);
-    dc *= f;
-  }
-
-  // dW_ih += dZ^T X,  dW_hh += dZ[1:]^T H[:-1],  db_ih += colsum(dZ),  db_hh += colsum(dZ)
-  void accumulate_parameter_grads(Parameters<T>& p, const Layer& layer, TensorRef<T, 3> input) {
-    const Index h = options_.hidden_size, rows = dz_.dimension(0) * dz_.dimension(1);
-    const Index recurrent_rows = rows - dz_.dimension(1);  // (T-1) N
-    const auto dz = detail::all_steps(dz_.view());         // (T N, 4H)
-    p.grad_matrix(layer.weight_ih, 4 * h, layer.input_size).noalias() +=
-        dz.transpose() * detail::all_steps(input);
-    p.grad_matrix(layer.weight_hh, 4 * h, h).noalias() +=
-        dz.bottomRows(recurrent_rows).transpose() *
-        detail::all_steps(layer.hidden.view()).topRows(recurrent_rows);
-    p.grad_vector(layer.bias_ih) += dz.colwise().sum();
-    p.grad_vector(layer.bias_hh) += dz.colwise().sum();
+  // dW_ih += sum_t dz_t x_t^T,  dW_hh += sum_{t>0} dz_t h_{t-1}^T,  db_ih, db_hh += sum_t dz_t 1
+  void accumulate_parameter_grads(Parameters<T>& p, const Layer& layer, const kernels::LaneView<T>& input) {
+    const Index h = options_.hidden_size, np = stride(), t_count = steps();
+    const kernels::LaneView<T> dz = dz_.view(), hidden = layer.hidden.view();
+    const kernels::LaneBlocks<T> dz_steps{step(dz, 0, 4 * h), t_count, 4 * h * np};
+    kernels::gemm_nt<T>(dz_steps, {step(input, 0, layer.input_size), t_count, layer.input_size * np},
+                        p.grad(layer.weight_ih), layer.input_size);
+    if (t_count > 1)
+      kernels::gemm_nt<T>({step(dz, 1, 4 * h), t_count - 1, 4 * h * np}, {step(hidden, 0, h), t_count - 1, h * np},
+                          p.grad(layer.weight_hh), h);
+    bias_grad_.assign(static_cast<std::size_t>(4 * h), T(0));
+    kernels::row_sums<T>(dz_steps, bias_grad_.data());
+    for (Index j = 0; j < 4 * h; ++j) {
+      p.grad(layer.bias_ih)[j] += bias_grad_[static_cast<std::size_t>(j)];
+      p.grad(layer.bias_hh)[j] += bias_grad_[static_cast<std::size_t>(j)];
+    }
   }
 
   std::string name_, label_, expected_input_;
   LstmOptions options_;
-  std::vector<Layer> layers_;  // one per layer, bottom first
-  bool cached_ = false;        // the last forward ran in training mode
-  bool dropping_ = false;      // the last forward applied dropout between layers
-  TensorBuffer<T, 3> x_;       // (T, N, F) the input, time-major
-  TensorBuffer<T, 3> y_;       // (N, T, H) the top layer's output
-  TensorBuffer<T, 3> h_n_;     // (L, N, H)
-  TensorBuffer<T, 3> c_n_;     // (L, N, H)
-  TensorBuffer<T, 3> dh_seq_;  // (T, N, H) G, dL/dh_t from above, of the layer in backward
-  TensorBuffer<T, 3> dz_;      // (T, N, 4H) dL/dz_t of the layer in backward
-  TensorBuffer<T, 2> dh_;      // (N, H) dL/dh_t of the current step
-  TensorBuffer<T, 2> dc_;      // (N, H) carry dL/dc_{t+1} * f_{t+1}, then dL/dc_t
-  TensorBuffer<T, 3> dx_tm_;   // (T, N, F)
-  TensorBuffer<T, 3> dx_;      // (N, T, F)
+  std::vector<Layer> layers_;   // one per layer, bottom first
+  bool cached_ = false;         // the last forward ran in training mode
+  bool dropping_ = false;       // the last forward applied dropout between layers
+  Shape<3> input_shape_{};      // (N, T, F) of the last forward
+  kernels::LaneBuffer<T> x_cache_;  // (T*F, Np) the last training input
+  kernels::LaneBuffer<T> dh_seq_;   // (T*H, Np) G, then dL/dh_t, of the layer in backward
+  kernels::LaneBuffer<T> dz_;       // (T*4H, Np) dL/dz_t of the layer in backward
+  kernels::LaneBuffer<T> dc_;       // (H, Np) carry dL/dc_{t+1} * f_{t+1}, then dL/dc_t
+  kernels::LaneBuffer<T> dx_lanes_; // (T*F, Np)
+  std::vector<T> bias_grad_;        // (4H) sum over t and n of dz
+  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
+  TensorBuffer<T, 3> y_, dx_;       // (N, T, H), (N, T, F)
+  mutable TensorBuffer<T, 3> h_n_, c_n_;  // (L, N, H), made on request
 };
 
 }  // namespace cnnlstm

@@ -7,11 +7,11 @@
 // maximum, and a window with NaN outputs NaN (the last NaN in scan order). Backward sends each
 // output's gradient to that one input, adding up where overlapping windows (s < k) share it.
 
-#include <cmath>
-#include <limits>
 #include <string>
 
 #include "../context.hpp"
+#include "../kernels/lane_tensor.hpp"
+#include "../kernels/maxpool.hpp"
 #include "../tensor.hpp"
 
 namespace cnnlstm {
@@ -40,64 +40,50 @@ class MaxPool2d {
     return {(height - kernel_) / stride_ + 1, (width - kernel_) / stride_ + 1};
   }
 
-  // x (N, C, H, W) -> y (N, C, Ho, Wo); in training also argmax (N, C, Ho, Wo)
+  // x (N, C, H, W) -> y (N, C, Ho, Wo); in training also the argmax of each window
   TensorRef<T, 4> forward(TensorRef<T, 4> x, const Context& ctx) {
-    const auto [ho, wo] = output_size(x.dimension(2), x.dimension(3));
-    const Index h = x.dimension(2), w = x.dimension(3), planes = x.dimension(0) * x.dimension(1);
-    input_shape_ = x.shape();
-    cached_ = ctx.training();
-    y_.resize({x.dimension(0), x.dimension(1), ho, wo});
-    if (cached_) argmax_.resize(y_.shape());
-    T* y = y_.data();
-    for (Index plane = 0; plane < planes; ++plane) {
-      const T* in = x.data() + plane * h * w;  // (H, W)
-      for (Index oh = 0; oh < ho; ++oh)
-        for (Index ow = 0; ow < wo; ++ow) {
-          const Index out = (plane * ho + oh) * wo + ow;
-          const Index at = window_argmax(in, w, oh * stride_, ow * stride_);
-          y[out] = in[at];
-          if (cached_) argmax_.data()[out] = plane * h * w + at;
-        }
-    }
-    return y_;
+    return kernels::from_lanes(forward_lanes(kernels::to_lanes(x, x_lanes_), ctx), y_);
   }
 
-  // dy (N, C, Ho, Wo) -> dx (N, C, H, W): dx[argmax[i]] += dy[i], zero elsewhere
+  // dy (N, C, Ho, Wo) -> dx (N, C, H, W): dx at each window's argmax += dy, zero elsewhere
   TensorRef<T, 4> backward(TensorRef<T, 4> dy) {
+    return kernels::from_lanes(backward_lanes(kernels::to_lanes(dy, dy_lanes_)), dx_);
+  }
+
+  // Lane layout, same shapes as above (kernels/maxpool.hpp).
+  kernels::LaneTensor<T, 4> forward_lanes(const kernels::LaneTensor<T, 4>& x, const Context& ctx) {
+    const auto [ho, wo] = output_size(x.shape[2], x.shape[3]);
+    input_shape_ = x.shape;
+    output_shape_ = {x.shape[0], x.shape[1], ho, wo};
+    cached_ = ctx.training();
+    const kernels::LaneSpan<T> y = kernels::resize_lanes(y_lanes_, output_shape_);
+    T* argmax = cached_ ? kernels::resize_lanes(argmax_, output_shape_).data : nullptr;
+    kernels::maxpool_forward(geometry(), x.stride(), x.lanes, y, argmax);
+    return {y, output_shape_};
+  }
+
+  kernels::LaneTensor<T, 4> backward_lanes(const kernels::LaneTensor<T, 4>& dy) {
     if (!cached_) throw UsageError("MaxPool2d: backward needs a training-mode forward");
-    if (dy.shape() != y_.shape())
-      throw ShapeError("MaxPool2d backward: expected gradient " + shape_string(y_.shape()) +
-                       ", got " + shape_string(dy.shape()));
-    dx_.resize(input_shape_);
-    dx_.set_zero();
-    const Index* from = argmax_.data();
-    for (Index i = 0; i < dy.size(); ++i) dx_.data()[from[i]] += dy.data()[i];
-    return dx_;
+    if (dy.shape != output_shape_)
+      throw ShapeError("MaxPool2d backward: expected gradient " + shape_string(output_shape_) +
+                       ", got " + shape_string(dy.shape));
+    const kernels::LaneSpan<T> dx = kernels::resize_lanes(dx_lanes_, input_shape_);
+    kernels::maxpool_backward(geometry(), dy.stride(), dy.lanes, argmax_.view().data, dx);
+    return {dx, input_shape_};
   }
 
  private:
-  // Offset in the plane (H, W) of the maximum of the window whose top-left corner is
-  // (top, left): PyTorch's `val > maxval || isnan(val)`, starting from -inf at the first element.
-  Index window_argmax(const T* plane, Index width, Index top, Index left) const {
-    Index best = top * width + left;
-    T best_value = -std::numeric_limits<T>::infinity();
-    for (Index i = 0; i < kernel_; ++i)
-      for (Index j = 0; j < kernel_; ++j) {
-        const Index at = (top + i) * width + left + j;
-        if (plane[at] > best_value || std::isnan(plane[at])) {
-          best_value = plane[at];
-          best = at;
-        }
-      }
-    return best;
+  kernels::PoolGeometry geometry() const {
+    return {input_shape_[2], input_shape_[3], kernel_, stride_, output_shape_[2], output_shape_[3]};
   }
 
   Index kernel_, stride_;
   bool cached_ = false;
-  Shape<4> input_shape_{};        // (N, C, H, W) of the last forward
-  TensorBuffer<T, 4> y_;          // (N, C, Ho, Wo)
-  TensorBuffer<Index, 4> argmax_; // (N, C, Ho, Wo): offset of the chosen input in x
-  TensorBuffer<T, 4> dx_;         // (N, C, H, W)
+  Shape<4> input_shape_{}, output_shape_{};  // (N, C, H, W) and (N, C, Ho, Wo) of the last forward
+  kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
+  kernels::LaneBuffer<T> argmax_;             // like y: the chosen window offset i * k + j
+  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
+  TensorBuffer<T, 4> y_, dx_;
 };
 
 }  // namespace cnnlstm

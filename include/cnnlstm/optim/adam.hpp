@@ -6,7 +6,8 @@
 //   AdamW:      p = p * (1 - lr * weight_decay);  g = grad
 //   m = b1 m + (1 - b1) g          v = b2 v + (1 - b2) g^2
 //   p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-// eps is added outside the square root, after the bias correction of v.
+// eps is added outside the square root, after the bias correction of v. The loop runs a vector
+// of parameters at a time.
 
 #include <cmath>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "../errors.hpp"
+#include "../kernels/simd.hpp"
 #include "../parameters.hpp"
 
 namespace cnnlstm {
@@ -62,33 +64,10 @@ class Adam {
       throw ShapeError("Adam: built for " + std::to_string(m_.size()) + " parameters, given " +
                        std::to_string(params.size()));
     ++step_;
-    const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
-    const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
-    const T step_size = static_cast<T>(options_.lr / bias1);
-    const T bias2_sqrt = static_cast<T>(std::sqrt(bias2));
-    const T b1 = static_cast<T>(options_.beta1), b2 = static_cast<T>(options_.beta2);
-    const T one_minus_b1 = static_cast<T>(1.0 - options_.beta1);
-    const T one_minus_b2 = static_cast<T>(1.0 - options_.beta2);
-    const T eps = static_cast<T>(options_.eps);
-    const T decay = static_cast<T>(options_.weight_decay);
-    const T shrink = static_cast<T>(1.0 - options_.lr * options_.weight_decay);
-    const bool decoupled = options_.decoupled_weight_decay;
-
-    T* p = params.values().data();
-    const T* grad = params.grads().data();
-    T* m = m_.data();
-    T* v = v_.data();
-    const Index n = params.size();
-    for (Index i = 0; i < n; ++i) {
-      T g = grad[i];
-      if (decoupled)
-        p[i] *= shrink;
-      else
-        g += decay * p[i];
-      m[i] = b1 * m[i] + one_minus_b1 * g;
-      v[i] = b2 * v[i] + one_minus_b2 * g * g;
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bias2_sqrt + eps);
-    }
+    if (options_.decoupled_weight_decay)
+      update<true>(params);
+    else
+      update<false>(params);
   }
 
   // State for checkpoints: the moments and the step count.
@@ -105,6 +84,40 @@ class Adam {
   }
 
  private:
+  using V = kernels::Lanes<T>;
+
+  // One vectorised pass over the flat buffers (the update of the header comment, per element).
+  template <bool Decoupled>
+  void update(Parameters<T>& params) {
+    const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
+    const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
+    const V step_size(static_cast<T>(options_.lr / bias1));
+    const V bias2_sqrt(static_cast<T>(std::sqrt(bias2)));
+    const V b1(static_cast<T>(options_.beta1)), b2(static_cast<T>(options_.beta2));
+    const V one_minus_b1(static_cast<T>(1.0 - options_.beta1));
+    const V one_minus_b2(static_cast<T>(1.0 - options_.beta2));
+    const V eps(static_cast<T>(options_.eps));
+    const V decay(static_cast<T>(options_.weight_decay));
+    const V shrink(static_cast<T>(1.0 - options_.lr * options_.weight_decay));
+    T* p = params.values().data();
+    const T* grad = params.grads().data();
+    T* m = m_.data();
+    T* v = v_.data();
+    kernels::for_each_vector<T>(params.size(), [&](Index i, auto n) {
+      V w = kernels::load_n(p + i, n), g = kernels::load_n(grad + i, n);
+      if constexpr (Decoupled)
+        w *= shrink;
+      else
+        g = xsimd::fma(decay, w, g);
+      const V m_new = xsimd::fma(b1, kernels::load_n(m + i, n), one_minus_b1 * g);
+      const V v_new = xsimd::fma(b2, kernels::load_n(v + i, n), one_minus_b2 * g * g);
+      w -= step_size * m_new / (xsimd::sqrt(v_new) / bias2_sqrt + eps);
+      kernels::store_n(m + i, m_new, n);
+      kernels::store_n(v + i, v_new, n);
+      kernels::store_n(p + i, w, n);
+    });
+  }
+
   AdamOptions options_;
   Buffer m_, v_;
   std::int64_t step_ = 0;
