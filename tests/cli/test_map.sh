@@ -5,27 +5,8 @@
 # Usage: test_map.sh PATH/TO/soc
 set -u
 soc=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
+source "$(dirname "$0")/checks.sh"
 
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# expect CODE PATTERN -- command...: exit code and a stderr line matching PATTERN
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  local err
-  err=$("$@" 2>&1 >/dev/null)
-  local got=$?
-  if [ "$got" -ne "$code" ]; then fail "$* exited $got, expected $code: $err"; return; fi
-  if ! grep -qE -- "$pattern" <<<"$err"; then fail "$*: message '$err' lacks /$pattern/"; return; fi
-  pass
-}
-present() { if [ -s "$1" ]; then pass; else fail "$1 is missing or empty"; fi; }
-absent() { if [ -e "$1" ]; then fail "$1 exists but should not"; else pass; fi; }
 check() { if eval "$1"; then pass; else fail "$2"; fi; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -126,5 +107,4 @@ if have gdal_translate; then
 fi
 check '[ -z "$(ls -A "$bad")" ]' "bad runs left files: $(ls -A "$bad" | tr '\n' ' ')"
 
-echo "test_map.sh: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

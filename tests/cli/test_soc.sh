@@ -4,25 +4,7 @@
 # Usage: test_soc.sh PATH/TO/soc
 set -u
 soc=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# expect CODE PATTERN -- command...: exit code and a stderr line matching PATTERN
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  local err
-  err=$("$@" 2>&1 >/dev/null)
-  local got=$?
-  if [ "$got" -ne "$code" ]; then fail "$* exited $got, expected $code: $err"; return; fi
-  if ! grep -qE -- "$pattern" <<<"$err"; then fail "$*: message '$err' lacks /$pattern/"; return; fi
-  pass
-}
+source "$(dirname "$0")/checks.sh"
 
 # make_npy FILE SHAPE ELEMENTS: a float32 .npy of zeros, e.g. make_npy a.npy "(3, 4)" 12
 make_npy() {
@@ -33,9 +15,6 @@ make_npy() {
   { printf '\x93NUMPY\x01\x00'; printf "\\x$(printf %02x $((len % 256)))\\x$(printf %02x $((len / 256)))";
     printf '%s%*s\n' "$dict" "$pad" ''; head -c $(( $3 * 4 )) /dev/zero; } >"$1"
 }
-
-absent() { if [ -e "$1" ]; then fail "$1 exists but should not"; else pass; fi; }
-present() { if [ -s "$1" ]; then pass; else fail "$1 is missing or empty"; fi; }
 
 d=$work/data
 "$soc" simulate --n 300 --seed 5 --out "$d" 2>/dev/null || fail "simulate"
@@ -134,5 +113,4 @@ done
 cmp -s "$work/straight.npy" "$work/killed.npy" && pass || fail "resumed model differs from the uninterrupted one"
 ls "$work/killed" | grep -q '\.tmp' && fail "a temporary file was left behind" || pass
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

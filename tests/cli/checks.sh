@@ -1,0 +1,30 @@
+# Shared by the soc end-to-end scripts (source it): a scratch folder, pass/fail counters and the
+# checks. The sourcing script ends with `report`.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect CODE PATTERN -- command...: exit code and a stderr line matching PATTERN
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  local err
+  err=$("$@" 2>&1 >/dev/null)
+  local got=$?
+  if [ "$got" -ne "$code" ]; then fail "$* exited $got, expected $code: $err"; return; fi
+  if ! grep -qE -- "$pattern" <<<"$err"; then fail "$*: message '$err' lacks /$pattern/"; return; fi
+  pass
+}
+
+present() { if [ -s "$1" ]; then pass; else fail "$1 is missing or empty"; fi; }
+absent() { if [ -e "$1" ]; then fail "$1 exists but should not"; else pass; fi; }
+
+# The closing line test runners are read for, and the exit code.
+report() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
