@@ -181,7 +181,8 @@ Options parse(int argc, char** argv) {
     if (arg == "--json") o.json = true;
     else if (arg == "--threads" && has_value) o.threads = std::stoi(argv[++i]);
     else if (arg == "--cases" && has_value) o.cases = split(argv[++i]);
-    else throw ConfigError("usage: bench_cnnlstm [--json] [--threads N] [--cases a,b,...]; got \"" + arg + "\"");
+    else
+      throw ConfigError("usage: bench_cnnlstm [--json] [--threads N] [--cases a,b,...]; got \"" + arg + "\"");
   }
   if (o.threads < 1) throw ConfigError("--threads must be at least 1");
   return o;

@@ -63,28 +63,28 @@ class CnnBranch {
   kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, Input x, const Context& ctx) {
     if (x.dimension(1) != options_.in_channels || x.dimension(2) != options_.patch ||
         x.dimension(3) != options_.patch)
-      throw ShapeError("CNN branch (x_cnn): expected input (N, " + std::to_string(options_.in_channels) + ", " +
-                       std::to_string(options_.patch) + ", " + std::to_string(options_.patch) + "), got " +
-                       shape_string(x.shape()));
+      throw ShapeError("CNN branch (x_cnn): expected input (N, " + std::to_string(options_.in_channels) +
+                       ", " + std::to_string(options_.patch) + ", " + std::to_string(options_.patch) +
+                       "), got " + shape_string(x.shape()));
     kernels::LaneTensor<T, 4> h = kernels::to_lanes(x, x_lanes_);
     for (Block& b : blocks_)
-      h = b.pool.forward_lanes(b.relu.forward_lanes(b.conv.forward_lanes(p, h, ctx), ctx), ctx);
+      h = b.relu_pool.forward_lanes(b.conv.forward_lanes(p, h, ctx), ctx);
     return fc_relu_.forward_lanes(fc_.forward_lanes(p, flatten_.forward_lanes(h, ctx), ctx), ctx);
   }
 
   // dfeatures (F, Np) in the lane layout -> dx (N, C, P, P)
   Input backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
-    kernels::LaneTensor<T, 4> g = flatten_.backward_lanes(fc_.backward_lanes(p, fc_relu_.backward_lanes(dfeatures)));
+    kernels::LaneTensor<T, 4> g =
+        flatten_.backward_lanes(fc_.backward_lanes(p, fc_relu_.backward_lanes(dfeatures)));
     for (auto b = blocks_.rbegin(); b != blocks_.rend(); ++b)
-      g = b->conv.backward_lanes(p, b->relu.backward_lanes(b->pool.backward_lanes(g)));
+      g = b->conv.backward_lanes(p, b->relu_pool.backward_lanes(g));
     return kernels::from_lanes(g, dx_);
   }
 
  private:
   struct Block {
     Conv2d<T> conv;
-    ReLU<T, 4> relu;
-    MaxPool2d<T> pool;
+    ReluMaxPool2d<T> relu_pool;  // ReLU, then max pooling, in one pass
   };
 
   // Declares the conv blocks (checking that the patch survives them), then the fully connected
@@ -98,7 +98,7 @@ class CnnBranch {
     for (std::size_t k = 0; k < o.conv_channels.size(); ++k) {
       const std::string name = o.conv_prefix + std::to_string(k + 1);
       Conv2d<T> conv(layout, name, {channels, o.conv_channels[k], o.kernel, o.stride, o.padding});
-      MaxPool2d<T> pool(o.pool);
+      ReluMaxPool2d<T> pool(o.pool);
       try {
         const Index after_conv = conv.output_size(size, size)[0];
         size = pool.output_size(after_conv, after_conv)[0];
@@ -110,7 +110,7 @@ class CnnBranch {
                           std::to_string(o.pool) + "): " + e.what());
       }
       channels = o.conv_channels[k];
-      blocks_.push_back({std::move(conv), ReLU<T, 4>{}, std::move(pool)});
+      blocks_.push_back({std::move(conv), std::move(pool)});
     }
     flat_width_ = channels * size * size;
     return Linear<T>(layout, o.fc_name, flat_width_, o.features);

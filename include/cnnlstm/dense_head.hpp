@@ -45,14 +45,16 @@ class DenseHead {
   }
 
   // The same in the lane layout: features (F, Np) -> y (outputs, Np) and back.
-  kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, kernels::LaneTensor<T, 2> x, const Context& ctx) {
+  kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, kernels::LaneTensor<T, 2> x,
+                                          const Context& ctx) {
     for (Hidden& h : hidden_) x = h.relu.forward_lanes(h.fc.forward_lanes(p, x, ctx), ctx);
     return final_.forward_lanes(p, x, ctx);
   }
 
   kernels::LaneTensor<T, 2> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dy) {
     kernels::LaneTensor<T, 2> g = final_.backward_lanes(p, dy);
-    for (auto h = hidden_.rbegin(); h != hidden_.rend(); ++h) g = h->fc.backward_lanes(p, h->relu.backward_lanes(g));
+    for (auto h = hidden_.rbegin(); h != hidden_.rend(); ++h)
+      g = h->fc.backward_lanes(p, h->relu.backward_lanes(g));
     return g;
   }
 

@@ -12,9 +12,9 @@ class MSELoss {
  public:
   // prediction, target (N, outputs) -> L; keeps dL/dprediction for backward()
   T forward(TensorRef<T, 2> prediction, TensorRef<T, 2> target) {
-    require_shape(prediction.shape() == target.shape(), "MSELoss",
-                  "a target of the prediction's shape " + shape_string(prediction.shape()),
-                  target.shape());
+    if (prediction.shape() != target.shape())  // the message is built only on failure
+      throw ShapeError("MSELoss: expected a target of the prediction's shape " +
+                       shape_string(prediction.shape()) + ", got " + shape_string(target.shape()));
     const Index count = prediction.size();
     if (count == 0) throw ShapeError("MSELoss: the batch is empty");
     grad_.resize(prediction.shape());

@@ -15,11 +15,18 @@
 //
 // Inside, the branches and the head pass their tensors in the lane layout (samples along the
 // vector lanes, kernels/lane_tensor.hpp); a branch that only offers the PyTorch-layout Branch
-// contract is converted at its boundary. Evaluation of a large batch runs in chunks of
-// prediction_chunk samples, which keeps each chunk's working set in the caches, and the chunks
-// are spread over the OpenMP threads (each with its own copy of the layers' buffers). Every
-// sample goes through the same arithmetic whatever its chunk or lane, so predictions are
-// bit-identical for any batch size and thread count.
+// contract is converted at its boundary.
+//
+// Threads (OpenMP, as many as omp_get_max_threads() allows):
+//  - evaluation of more than prediction_chunk samples runs in chunks of that size, which keeps a
+//    chunk's working set in the caches; the chunks are spread over the threads, each with its own
+//    copy of the layers' buffers;
+//  - otherwise (training, smaller evaluations), from parallel_branches_from samples up the
+//    branches run side by side, one thread each;
+//  - below that, everything runs on the calling thread.
+// Every sample goes through the same arithmetic whatever its chunk, lane or thread, so
+// predictions are bit-identical for any batch size and thread count, and training results for
+// any thread count (the parameter gradients of a branch are always summed by one thread).
 
 #include <array>
 #include <cstdint>
@@ -242,7 +249,8 @@ class SocModel {
   // the same order as on one thread).
   static bool branches_side_by_side(Index n) {
     constexpr int random_branches = (int{may_draw_random_numbers<Branches>()} + ...);
-    return branch_count > 1 && random_branches <= 1 && n >= parallel_branches_from && omp_get_max_threads() > 1;
+    return branch_count > 1 && random_branches <= 1 && n >= parallel_branches_from &&
+           omp_get_max_threads() > 1;
   }
 
   template <std::size_t... I>

@@ -2,6 +2,7 @@
 // include/cnnlstm/kernels/, each against a plain loop in double.
 #include <doctest/doctest.h>
 
+#include <cnnlstm/kernels/gemm.hpp>
 #include <cnnlstm/kernels/im2col.hpp>
 #include <cnnlstm/kernels/lstm_cell.hpp>
 #include <cnnlstm/kernels/maxpool.hpp>
@@ -26,7 +27,8 @@ double worst_relative_error(F f, G g, double low, double high, Index points) {
   constexpr Index w = lane_width<float>;
   for (Index i = 0; i < points; i += w) {
     alignas(64) float x[w];
-    for (Index l = 0; l < w; ++l) x[l] = static_cast<float>(low + (high - low) * static_cast<double>(i + l) / static_cast<double>(points));
+    for (Index l = 0; l < w; ++l)
+      x[l] = static_cast<float>(low + (high - low) * static_cast<double>(i + l) / static_cast<double>(points));
     alignas(64) float y[w];
     f(Lanes<float>::load_aligned(x)).store_aligned(y);
     for (Index l = 0; l < w; ++l) {
@@ -99,7 +101,8 @@ TEST_CASE("the fused LSTM cell matches the gate equations forward and backward")
 TEST_CASE("im2col (one sample or many) and col2im place every pixel under its kernel taps, any stride") {
   // (N, C, H, W, k, s, p)
   const std::vector<std::tuple<Index, Index, Index, Index, Index, Index, Index>> cases{
-      {1, 10, 5, 5, 2, 1, 1}, {3, 6, 3, 3, 2, 1, 1}, {17, 2, 7, 6, 3, 2, 1}, {1, 3, 6, 5, 3, 2, 0}, {2, 1, 4, 4, 1, 1, 2}};
+      {1, 10, 5, 5, 2, 1, 1}, {3, 6, 3, 3, 2, 1, 1}, {17, 2, 7, 6, 3, 2, 1},
+      {1, 3, 6, 5, 3, 2, 0},  {2, 1, 4, 4, 1, 1, 2}};
   for (const auto& [n, channels, h, w, k, s, p] : cases) {
     const ConvGeometry g{channels, h, w, k, s, p, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1};
     const Index np = lane_stride<double>(n);
@@ -137,6 +140,34 @@ TEST_CASE("im2col (one sample or many) and col2im place every pixel under its ke
   }
 }
 
+TEST_CASE("the convolution's product reads the same columns through ConvTaps as through im2col") {
+  // (N, C, H, W, k, s, p)
+  const std::vector<std::tuple<Index, Index, Index, Index, Index, Index, Index>> cases{
+      {3, 10, 5, 5, 2, 1, 1}, {40, 6, 3, 3, 2, 1, 1}, {17, 2, 7, 6, 3, 2, 1}, {2, 3, 6, 5, 3, 2, 0}};
+  for (const auto& [n, channels, h, w, k, s, p] : cases) {
+    const ConvGeometry g{channels, h, w, k, s, p, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1};
+    const Index np = lane_stride<float>(n), out = 5;
+    Rng rng(static_cast<std::uint64_t>(n));
+    LaneBuffer<float> image_b, cols_b, y1_b, y2_b;
+    const LaneSpan<float> image = image_b.resize(channels, h * w * np);
+    for (Index c = 0; c < channels; ++c)
+      for (Index e = 0; e < image.cols; ++e) image.row(c)[e] = static_cast<float>(rng.uniform(-1.0, 1.0));
+    std::vector<float> weight(static_cast<std::size_t>(out * g.taps())), bias(static_cast<std::size_t>(out));
+    for (float& v : weight) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    for (float& v : bias) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    const auto a = MatrixRef<float>::row_major(weight.data(), out, g.taps());
+    const LaneSpan<float> cols = cols_b.resize(g.taps(), g.positions() * np);
+    im2col<float>(g, np, image, cols);
+    const LaneSpan<float> y1 = y1_b.resize(out, g.positions() * np), y2 = y2_b.resize(out, g.positions() * np);
+    gemm(a, cols, y1, bias.data());
+    std::vector<Index> offsets;
+    conv_tap_offsets<float>(g, np, image.ld, offsets);
+    gemm_from(a, ConvTaps<float>{image.data, offsets.data(), g.taps(), np}, y2, bias.data());
+    for (Index o = 0; o < out; ++o)
+      for (Index e = 0; e < y1.cols; ++e) CHECK(y2.row(o)[e] == y1.row(o)[e]);  // the same bits
+  }
+}
+
 TEST_CASE("max pooling in lanes keeps PyTorch's first maximum and routes gradients to it") {
   for (const Index n : {Index{1}, Index{19}}) {
     const PoolGeometry g{6, 5, 2, 2, 3, 2};
@@ -148,7 +179,7 @@ TEST_CASE("max pooling in lanes keeps PyTorch's first maximum and routes gradien
       for (Index e = 0; e < x.cols; ++e) x.row(c)[e] = static_cast<float>(rng.below(4));  // many ties
     const LaneSpan<float> y = y_b.resize(channels, g.out_height * g.out_width * np);
     const LaneSpan<float> at = at_b.resize(channels, y.cols), dy = dy_b.resize(channels, y.cols);
-    maxpool_forward<float>(g, np, x, y, at.data);
+    maxpool_forward<Pooling::max, float>(g, np, x, y, at.data);
     for (Index c = 0; c < channels; ++c)
       for (Index e = 0; e < y.cols; ++e) dy.row(c)[e] = static_cast<float>(e + 1);
     const LaneSpan<float> dx = dx_b.resize(channels, x.cols);
@@ -169,13 +200,14 @@ TEST_CASE("max pooling in lanes keeps PyTorch's first maximum and routes gradien
             expected_dx[static_cast<std::size_t>(c * x.ld + best)] += dy.row(c)[out];
           }
     for (Index c = 0; c < channels; ++c)
-      for (Index e = 0; e < x.cols; ++e) CHECK(dx.row(c)[e] == expected_dx[static_cast<std::size_t>(c * x.ld + e)]);
+      for (Index e = 0; e < x.cols; ++e)
+        CHECK(dx.row(c)[e] == expected_dx[static_cast<std::size_t>(c * x.ld + e)]);
     // NaN is the maximum, with or without argmax (evaluation takes a branch-free path for one sample)
     x.row(0)[0] = x.row(1)[(g.width + 1) * np] = std::numeric_limits<float>::quiet_NaN();
     LaneBuffer<float> y2_b;
     const LaneSpan<float> y2 = y2_b.resize(channels, y.cols);
-    maxpool_forward<float>(g, np, x, y, at.data);
-    maxpool_forward<float>(g, np, x, y2, nullptr);
+    maxpool_forward<Pooling::max, float>(g, np, x, y, at.data);
+    maxpool_forward<Pooling::max, float>(g, np, x, y2, nullptr);
     CHECK(std::isnan(y.row(0)[0]));
     CHECK(std::isnan(y.row(1)[0]));
     for (Index c = 0; c < channels; ++c)

@@ -66,7 +66,8 @@ TEST_CASE("to_lanes and from_lanes transpose (N, R, Q) and zero the padding lane
     for (Index i = 0; i < np; ++i)
       for (Index r = 0; r < rows; ++r)
         for (Index q = 0; q < per_row; ++q)
-          CHECK(lanes.row(r)[q * np + i] == (i < n ? x[static_cast<std::size_t>((i * rows + r) * per_row + q)] : 0.0));
+          CHECK(lanes.row(r)[q * np + i] ==
+                (i < n ? x[static_cast<std::size_t>((i * rows + r) * per_row + q)] : 0.0));
     std::vector<double> back(x.size());
     from_lanes<double>(lanes, n, per_row, back.data());
     CHECK(back == x);
@@ -117,8 +118,9 @@ TEST_CASE("gemm matches the plain product for every tile shape, with bias and ac
     gemm_accumulate(MatrixRef<float>::row_major(weight_t.data(), k, m).transposed(), b, c);
     for (Index i = 0; i < m; ++i)
       for (Index j = 0; j < cols; ++j)
-        CHECK(c.row(i)[j] ==
-              doctest::Approx(2 * reference_product<float>(a, b, i, j, nullptr) + bias[static_cast<std::size_t>(i)]).epsilon(1e-5));
+        CHECK(c.row(i)[j] == doctest::Approx(2 * reference_product<float>(a, b, i, j, nullptr) +
+                                             bias[static_cast<std::size_t>(i)])
+                                 .epsilon(1e-5));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <cnnlstm/gradcheck.hpp>
+#include <cnnlstm/layers/activation.hpp>
 #include <cnnlstm/layers/maxpool2d.hpp>
 
 using namespace cnnlstm;
@@ -191,4 +192,32 @@ TEST_CASE("MaxPool2d reuses its buffers for a smaller batch") {
   CHECK(pool.forward(small, Context::training(rng)).data() == y);
   CHECK(pool.backward(dy_small).data() == dx);
   CHECK(pool.forward(small, Context::evaluation()).data() == y);
+}
+
+TEST_CASE("ReluMaxPool2d gives the values and gradients of ReLU then MaxPool2d, NaN included") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const Index n : {Index{1}, Index{19}}) {
+    Tensor<double, 4> x(n, 3, 6, 5);
+    Rng rng(static_cast<std::uint64_t>(n));
+    for (Index i = 0; i < x.size(); ++i) x.data()[i] = rng.uniform(-1.0, 1.0);
+    x(0, 0, 0, 0) = nan;                          // a NaN beside positive values
+    for (Index i = 0; i < 2; ++i)
+      for (Index j = 0; j < 2; ++j) x(0, 1, i, j) = -0.5;  // a window with nothing above 0
+    x(0, 2, 2, 2) = x(0, 2, 2, 3) = 0.75;         // a tie: the first one wins
+    ReLU<double, 4> relu;
+    MaxPool2d<double> pool(2);
+    ReluMaxPool2d<double> fused(2);
+    Rng train(1);
+    const auto expected = pool.forward(relu.forward(x, Context::training(train)), Context::training(train));
+    const auto got = fused.forward(x, Context::training(train));
+    REQUIRE(got.shape() == expected.shape());
+    for (Index i = 0; i < got.size(); ++i) CHECK(got.data()[i] == expected.data()[i]);
+    Tensor<double, 4> dy(got.shape());
+    for (Index i = 0; i < dy.size(); ++i) dy.data()[i] = static_cast<double>(i + 1);
+    const auto dx_expected = relu.backward(pool.backward(dy));
+    const auto dx = fused.backward(dy);
+    for (Index i = 0; i < dx.size(); ++i) CHECK(dx.data()[i] == dx_expected.data()[i]);
+    const auto eval = fused.forward(x, Context::evaluation());
+    for (Index i = 0; i < eval.size(); ++i) CHECK(eval.data()[i] == expected.data()[i]);
+  }
 }

@@ -84,20 +84,31 @@ struct TileStart {
   bool accumulate;
 };
 
-// C[m0 .. m0+MR, j0 .. j0+NV*W) of the product, MR x NV vectors held in registers.
-template <class T, int MR, int NV>
-void gemm_tile(const MatrixRef<T>& a, Index m0, const LaneView<T>& b, const LaneSpan<T>& c,
-               Index j0, TileStart<T> start) {
+// B read from a lane matrix: the vector of row k at column j.
+template <class T>
+struct LaneRows {
+  LaneView<T> b;
+
+  Index column(Index j) const { return j; }
+  const T* at(Index k, Index j) const { return b.row(k) + j; }
+};
+
+// C[m0 .. m0+MR, j0 .. j0+NV*W) of the product, MR x NV vectors held in registers. B comes from
+// a source (LaneRows, or ConvTaps in im2col.hpp) that gives the address of each vector of B.
+template <class T, int MR, int NV, class Source>
+void gemm_tile(const MatrixRef<T>& a, Index m0, const Source& b, const LaneSpan<T>& c, Index j0,
+               TileStart<T> start) {
   constexpr Index w = lane_width<T>;
   std::array<Lanes<T>, MR * NV> acc;
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v)
       acc[i * NV + v] = start.accumulate ? load(c.row(m0 + i) + j0 + v * w)
                                          : Lanes<T>(start.bias ? start.bias[m0 + i] : T(0));
+  std::array<decltype(b.column(j0)), NV> columns;
+  for (int v = 0; v < NV; ++v) columns[v] = b.column(j0 + v * w);
   for (Index k = 0; k < a.cols; ++k) {
-    const T* b_row = b.row(k) + j0;
     std::array<Lanes<T>, NV> bv;
-    for (int v = 0; v < NV; ++v) bv[v] = load(b_row + v * w);
+    for (int v = 0; v < NV; ++v) bv[v] = load(b.at(k, columns[v]));
     for (int i = 0; i < MR; ++i) {
       const Lanes<T> av(a(m0 + i, k));
       for (int v = 0; v < NV; ++v) acc[i * NV + v] = xsimd::fma(av, bv[v], acc[i * NV + v]);
@@ -109,8 +120,8 @@ void gemm_tile(const MatrixRef<T>& a, Index m0, const LaneView<T>& b, const Lane
 
 // One row tile at row m of the column tile j0: the tallest of MR, Smaller... that fits both the
 // rows left and the accumulator budget; returns its height.
-template <class T, int NV, int MR, int... Smaller>
-Index gemm_row_tile(const MatrixRef<T>& a, Index m, const LaneView<T>& b, const LaneSpan<T>& c, Index j0,
+template <class T, int NV, class Source, int MR, int... Smaller>
+Index gemm_row_tile(const MatrixRef<T>& a, Index m, const Source& b, const LaneSpan<T>& c, Index j0,
                     TileStart<T> start) {
   if constexpr (MR * NV <= gemm_accumulators<T>) {
     if (a.rows - m >= MR) {
@@ -119,21 +130,22 @@ Index gemm_row_tile(const MatrixRef<T>& a, Index m, const LaneView<T>& b, const 
     }
   }
   if constexpr (sizeof...(Smaller) > 0)
-    return gemm_row_tile<T, NV, Smaller...>(a, m, b, c, j0, start);
+    return gemm_row_tile<T, NV, Source, Smaller...>(a, m, b, c, j0, start);
   else
     return 0;  // not reached: a tile of one row always fits
 }
 
 // All rows of the column tile of NV vectors at j0.
-template <class T, int NV>
-void gemm_column_tile(const MatrixRef<T>& a, const LaneView<T>& b, const LaneSpan<T>& c, Index j0,
+template <class T, int NV, class Source>
+void gemm_column_tile(const MatrixRef<T>& a, const Source& b, const LaneSpan<T>& c, Index j0,
                       TileStart<T> start) {
-  for (Index m = 0; m < a.rows;) m += gemm_row_tile<T, NV, 12, 8, 6, 4, 3, 2, 1>(a, m, b, c, j0, start);
+  for (Index m = 0; m < a.rows;)
+    m += gemm_row_tile<T, NV, Source, 12, 8, 6, 4, 3, 2, 1>(a, m, b, c, j0, start);
 }
 
 // Column tiles of 4 vectors, then of 2 and 1 for what is left.
-template <class T>
-void gemm_columns(const MatrixRef<T>& a, const LaneView<T>& b, const LaneSpan<T>& c, TileStart<T> start) {
+template <class T, class Source>
+void gemm_columns(const MatrixRef<T>& a, const Source& b, const LaneSpan<T>& c, TileStart<T> start) {
   constexpr Index w = lane_width<T>;
   const Index vectors = (c.cols + w - 1) / w;
   Index v = 0;
@@ -167,7 +179,7 @@ void gemm(const MatrixRef<T>& a, const LaneView<T>& b, const LaneSpan<T>& c, Til
   else if (c.cols == 1)
     gemv<T, false>(a, b, c, start);
   else
-    gemm_columns(a, b, c, start);
+    gemm_columns(a, LaneRows<T>{b}, c, start);
 }
 
 }  // namespace detail
@@ -180,9 +192,17 @@ void gemm(const MatrixRef<T>& a, const std::type_identity_t<LaneView<T>>& b, con
   detail::gemm(a, b, c, detail::TileStart<T>{bias, false});
 }
 
+// C (M, cols) = bias 1^T + A (M, K) B (K, cols) with B given by a source (see gemm_tile), for
+// products whose B is never stored whole: cols a multiple of the vector width.
+template <class T, class Source>
+void gemm_from(const MatrixRef<T>& a, const Source& b, const LaneSpan<T>& c, const T* bias) {
+  detail::gemm_columns(a, b, c, detail::TileStart<T>{bias, false});
+}
+
 // C (M, cols) += A (M, K) B (K, cols).
 template <class T>
-void gemm_accumulate(const MatrixRef<T>& a, const std::type_identity_t<LaneView<T>>& b, const LaneSpan<T>& c) {
+void gemm_accumulate(const MatrixRef<T>& a, const std::type_identity_t<LaneView<T>>& b,
+                     const LaneSpan<T>& c) {
   detail::gemm(a, b, c, detail::TileStart<T>{nullptr, true});
 }
 

@@ -8,8 +8,10 @@
 // consecutive, so each (r, oh) copies one contiguous run of lanes.
 
 #include <algorithm>
+#include <array>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "lane_matrix.hpp"
 
@@ -59,7 +61,9 @@ namespace detail {
 // Runs of n elements within lane buffers, a vector at a time: dst = src, dst = 0, dst += src.
 template <class T>
 void copy_run(const T* src, Index n, T* dst) {
-  for_each_vector<T>(n, [&](Index i, auto count) { store_lanes(dst + i, load_lanes(src + i, count), count); });
+  for_each_vector<T>(n, [&](Index i, auto count) {
+    store_lanes(dst + i, load_lanes(src + i, count), count);
+  });
 }
 template <class T>
 void zero_run(T* dst, Index n) {
@@ -147,6 +151,42 @@ void im2col_one_sample(const ConvGeometry& g, const std::type_identity_t<LaneVie
             for (Index ow = 0; ow < out_width; ++ow) out[ow] = in[ow * s];
         }
       }
+}
+
+// The columns of im2col without writing them, for several samples (np a multiple of the vector
+// width), as a B source for gemm_from: the vector of row k (tap c, i, j) at column
+// (oh * Wo + ow) * np + lane is read straight from the image, or from a vector of zeros where
+// the kernel covers the padding. offsets[p * taps + k] is where output position p's pixel under
+// tap k starts in the image (c * image_ld + pixel * np), -1 in the padding.
+template <class T>
+struct ConvTaps {
+  struct Column {
+    Index first_offset, lane;  // p * taps, and the lane within position p
+  };
+
+  const T* image;
+  const Index* offsets;
+  Index taps, np;
+
+  Column column(Index j) const { return {j / np * taps, j % np}; }
+  const T* at(Index k, Column column) const {
+    const Index offset = offsets[column.first_offset + k];
+    return offset < 0 ? zeros.data() : image + offset + column.lane;
+  }
+
+  alignas(64) static constexpr std::array<T, Lanes<T>::size> zeros{};
+};
+
+// The offsets table of ConvTaps for an image (C, H*W*np) with rows image_ld apart.
+template <class T>
+void conv_tap_offsets(const ConvGeometry& g, Index np, Index image_ld, std::vector<Index>& offsets) {
+  offsets.assign(static_cast<std::size_t>(g.positions() * g.taps()), -1);
+  detail::for_each_tap_row(g, [&](Index c, Index r, Index oh, Index ih, Index ow0, Index ow1, Index iw0) {
+    if (ih < 0) return;
+    for (Index ow = ow0; ow < ow1; ++ow)
+      offsets[static_cast<std::size_t>((oh * g.out_width + ow) * g.taps() + r)] =
+          c * image_ld + (ih * g.width + iw0 + (ow - ow0) * g.stride) * np;
+  });
 }
 
 }  // namespace cnnlstm::kernels

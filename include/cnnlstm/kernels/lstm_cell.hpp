@@ -15,6 +15,8 @@
 
 // All arrays live in lane buffers: a tail shorter than a vector is read as a whole vector.
 
+#include <array>
+
 #include "vector_math.hpp"
 
 namespace cnnlstm::kernels {
@@ -27,26 +29,62 @@ struct GateBlocks {
   Ptr operator[](int gate) const { return base + gate * count; }
 };
 
+namespace detail {
+
+// The cell on one vector of each gate's pre-activation at element e (n lanes of it matter).
+template <bool KeepForBackward, class T, class Count>
+void cell_update(Lanes<T> z_i, Lanes<T> z_f, Lanes<T> z_g, Lanes<T> z_o, GateBlocks<T*> gates, Index e,
+                 Count n,
+                 const T* c_prev, T* c, T* tanh_c, T* h) {
+  const Lanes<T> i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_g), o = sigmoid(z_o);
+  const Lanes<T> c_new = c_prev ? xsimd::fma(f, load_lanes(c_prev + e, n), i * g) : i * g;
+  const Lanes<T> tc = tanh(c_new);
+  if constexpr (KeepForBackward) {
+    store_lanes(gates[0] + e, i, n);
+    store_lanes(gates[1] + e, f, n);
+    store_lanes(gates[2] + e, g, n);
+    store_lanes(gates[3] + e, o, n);
+    store_lanes(tanh_c + e, tc, n);
+  }
+  store_lanes(c + e, c_new, n);
+  store_lanes(h + e, o * tc, n);
+}
+
+}  // namespace detail
+
 // gates (4, count) pre-activations; c_prev (count) or null at t = 0 -> c and h (count each).
 // With KeepForBackward, also the activations in place of the gates and tanh(c) into tanh_c.
 template <bool KeepForBackward, class T>
 void lstm_cell_forward(GateBlocks<T*> gates, const T* c_prev, T* c, T* tanh_c, T* h) {
-  using V = Lanes<T>;
   for_each_vector<T>(gates.count, [&](Index e, auto n) {
-    const V i = sigmoid(load_lanes(gates[0] + e, n)), f = sigmoid(load_lanes(gates[1] + e, n));
-    const V g = tanh(load_lanes(gates[2] + e, n)), o = sigmoid(load_lanes(gates[3] + e, n));
-    const V c_new = c_prev ? xsimd::fma(f, load_lanes(c_prev + e, n), i * g) : i * g;
-    const V tc = tanh(c_new);
-    if constexpr (KeepForBackward) {
-      store_lanes(gates[0] + e, i, n);
-      store_lanes(gates[1] + e, f, n);
-      store_lanes(gates[2] + e, g, n);
-      store_lanes(gates[3] + e, o, n);
-      store_lanes(tanh_c + e, tc, n);
-    }
-    store_lanes(c + e, c_new, n);
-    store_lanes(h + e, o * tc, n);
+    detail::cell_update<KeepForBackward>(load_lanes(gates[0] + e, n), load_lanes(gates[1] + e, n),
+                                         load_lanes(gates[2] + e, n), load_lanes(gates[3] + e, n), gates,
+                                         e, n, c_prev, c, tanh_c, h);
   });
+}
+
+// A whole time step t > 0 for several samples (np a multiple of the vector width), the recurrent
+// product fused into the cell: for each unit j and vector of samples, the four gate rows
+// j, H + j, 2H + j, 3H + j start from the input term already in `gates`, add W_hh h_{t-1} in
+// registers and go straight through the cell, so z never goes back to memory. Each gate gets the
+// same fused multiply-adds in the same order as gemm_accumulate would give it.
+//   w_hh (4H, H) row-major, h_prev (H, np) -> as lstm_cell_forward
+template <bool KeepForBackward, class T>
+void lstm_step_forward(const T* w_hh, const T* h_prev, GateBlocks<T*> gates, Index np, const T* c_prev, T* c,
+                       T* tanh_c, T* h) {
+  using V = Lanes<T>;
+  const Index hidden = gates.count / np;
+  for (Index j = 0; j < hidden; ++j)
+    for (Index lane = 0; lane < np; lane += lane_width<T>) {
+      const Index e = j * np + lane;
+      std::array<V, 4> z{load(gates[0] + e), load(gates[1] + e), load(gates[2] + e), load(gates[3] + e)};
+      for (Index k = 0; k < hidden; ++k) {
+        const V h_k = load(h_prev + k * np + lane);
+        for (int g = 0; g < 4; ++g) z[g] = xsimd::fma(V(w_hh[(g * hidden + j) * hidden + k]), h_k, z[g]);
+      }
+      detail::cell_update<KeepForBackward>(z[0], z[1], z[2], z[3], gates, e, Whole<T>{}, c_prev, c, tanh_c,
+                                           h);
+    }
 }
 
 // gates (4, count) activations, c_prev (count) or null at t = 0, tanh_c and dh (count);

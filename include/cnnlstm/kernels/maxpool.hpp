@@ -1,6 +1,7 @@
 #pragma once
 // Max pooling in the lane layout (lane_matrix.hpp), PyTorch's CPU rule per window: scanning the
-// window row-major from -inf, a value replaces the running maximum if it is greater or NaN.
+// window row-major from -inf, a value replaces the running maximum if it is greater or NaN (or,
+// fused with a ReLU before it, see Pooling).
 //   x (C, H*W*Np) -> y (C, Ho*Wo*Np), argmax (C, Ho*Wo*Np): the chosen window offset i*k + j
 // Backward sends each output gradient to its chosen input, adding where windows overlap.
 // Several samples are vectors along the lanes; one sample (Np == 1) is a plain scalar loop.
@@ -13,6 +14,11 @@
 #include "lane_matrix.hpp"
 
 namespace cnnlstm::kernels {
+
+// max: PyTorch's max pooling. relu_max: ReLU then max pooling in one pass, the windows' maximum
+// taken from 0 (so NaN and values <= 0 never win, as ReLU maps them to 0); a window with nothing
+// above 0 outputs 0 and has no argmax (-1), so it passes no gradient, as ReLU's backward would.
+enum class Pooling { max, relu_max };
 
 struct PoolGeometry {
   Index height = 0, width = 0;  // input
@@ -53,18 +59,22 @@ void for_each_window(const PoolGeometry& g, Index channels, Index np, F&& f) {
 
 // All windows for `V` lanes at a time (a vector, or a scalar for one sample): max into y and, if
 // WithArgmax, the chosen offset into argmax (laid out like y).
-template <bool WithArgmax, class V, class T>
+template <Pooling P, bool WithArgmax, class V, class T>
 void pool_windows(const PoolGeometry& g, Index np, const LaneView<T>& x, const LaneSpan<T>& y, T* argmax) {
   constexpr Index step = std::is_same_v<V, T> ? 1 : lane_width<T>;
   const Index k = g.kernel, width = g.width;
   for_each_window(g, x.rows, np, [&, k, width](Index c, Index in, Index out) {
     for (Index n = 0; n < np; n += step) {
       const T* window = x.row(c) + in + n;
-      V best(-std::numeric_limits<T>::infinity()), at(T(0));
+      constexpr bool relu = P == Pooling::relu_max;
+      V best(relu ? T(0) : -std::numeric_limits<T>::infinity()), at(relu ? T(-1) : T(0));
       for (Index i = 0; i < k; ++i)
         for (Index j = 0; j < k; ++j) {
           const V v = load_value<V>(window + (i * width + j) * np);
-          const auto take = takes_max(v, best);
+          const auto take = [&] {
+            if constexpr (relu) return v > best;
+            else return takes_max(v, best);
+          }();
           best = pick(take, v, best);
           if constexpr (WithArgmax) at = pick(take, V(static_cast<T>(i * k + j)), at);
         }
@@ -87,15 +97,16 @@ void window_backward(const PoolGeometry& g, Index np, const T* dy, const T* argm
 }
 
 // The windows of one sample without argmax (evaluation): the maximum and a NaN flag kept apart,
-// which compiles without branches; a window with a NaN gives NaN, as PyTorch's rule does.
-template <class T>
+// which compiles without branches; a window with a NaN gives NaN, as PyTorch's rule does (max),
+// or is ignored (relu_max).
+template <Pooling P, class T>
 void pool_one_sample(const PoolGeometry& g, const LaneView<T>& x, const LaneSpan<T>& y) {
   const Index k = g.kernel, s = g.stride, width = g.width, out_width = g.out_width;
   for (Index c = 0; c < x.rows; ++c)
     for (Index oh = 0; oh < g.out_height; ++oh)
       for (Index ow = 0; ow < out_width; ++ow) {
         const T* window = x.row(c) + oh * s * width + ow * s;
-        T best = -std::numeric_limits<T>::infinity();
+        T best = P == Pooling::relu_max ? T(0) : -std::numeric_limits<T>::infinity();
         bool nan = false;
         for (Index i = 0; i < k; ++i)
           for (Index j = 0; j < k; ++j) {
@@ -103,26 +114,27 @@ void pool_one_sample(const PoolGeometry& g, const LaneView<T>& x, const LaneSpan
             best = v > best ? v : best;
             nan |= v != v;
           }
-        y.row(c)[oh * out_width + ow] = nan ? std::numeric_limits<T>::quiet_NaN() : best;
+        y.row(c)[oh * out_width + ow] =
+            P == Pooling::max && nan ? std::numeric_limits<T>::quiet_NaN() : best;
       }
 }
 
 }  // namespace detail
 
 // x (C, H*W*Np) -> y (C, Ho*Wo*Np); argmax (same shape as y) is written unless null.
-template <class T>
-void maxpool_forward(const PoolGeometry& g, Index np, const std::type_identity_t<LaneView<T>>& x, const LaneSpan<T>& y,
-                     T* argmax) {
-  if (np == 1 && argmax) detail::pool_windows<true, T>(g, np, x, y, argmax);
-  if (np == 1 && !argmax) detail::pool_one_sample(g, x, y);
-  if (np > 1 && argmax) detail::pool_windows<true, Lanes<T>>(g, np, x, y, argmax);
-  if (np > 1 && !argmax) detail::pool_windows<false, Lanes<T>>(g, np, x, y, argmax);
+template <Pooling P, class T>
+void maxpool_forward(const PoolGeometry& g, Index np, const std::type_identity_t<LaneView<T>>& x,
+                     const LaneSpan<T>& y, T* argmax) {
+  if (np == 1 && argmax) detail::pool_windows<P, true, T>(g, np, x, y, argmax);
+  if (np == 1 && !argmax) detail::pool_one_sample<P>(g, x, y);
+  if (np > 1 && argmax) detail::pool_windows<P, true, Lanes<T>>(g, np, x, y, argmax);
+  if (np > 1 && !argmax) detail::pool_windows<P, false, Lanes<T>>(g, np, x, y, argmax);
 }
 
 // dy (C, Ho*Wo*Np), argmax as written by maxpool_forward -> dx (C, H*W*Np), zeroed first.
 template <class T>
-void maxpool_backward(const PoolGeometry& g, Index np, const std::type_identity_t<LaneView<T>>& dy, const T* argmax,
-                      const LaneSpan<T>& dx) {
+void maxpool_backward(const PoolGeometry& g, Index np, const std::type_identity_t<LaneView<T>>& dy,
+                      const T* argmax, const LaneSpan<T>& dx) {
   for (Index c = 0; c < dx.rows; ++c) std::fill_n(dx.row(c), dx.cols, T(0));
   detail::for_each_window(g, dy.rows, np, [&](Index c, Index in, Index out) {
     const T* d = dy.row(c) + out;

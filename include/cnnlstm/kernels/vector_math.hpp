@@ -1,16 +1,16 @@
 #pragma once
-// Vectorised sigmoid and tanh (and the exp under them) for the activations and the LSTM cell. In float they are
-// written here, short and branch-free so they inline into the kernels, with a relative error
-// below 1e-7 (about one unit in the last place, checked against double in
-// tests/layers/test_kernels.cpp); in double, where speed does not matter (gradient checks),
-// they are xsimd's.
+// Vectorised sigmoid and tanh (and the exp under them) for the activations and the LSTM cell.
+// In float they are written here, short and branch-free, with a relative error below 2e-7 (a few
+// units in the last place; tests/layers/test_kernel_elementwise.cpp checks them against double);
+// in double, where speed does not matter (gradient checks), they are xsimd's.
 //
 //   exp(x):     x = k ln2 + r, |r| <= ln2/2;  e^r = 1 + r + r^2 P(r);  e^x = e^r 2^k,
 //               for x in [-87.3, 88] (x is clamped there: only sigmoid and tanh use it)
 //   sigmoid(x)  = 1 / (1 + exp(-x))
 //   tanh(x):    |x| < 0.625: x + x^3 Q(x^2) (no cancellation near 0);
 //               else sign(x) (1 - 2 / (1 + exp(2|x|)))
-// P and Q are fits of minimal relative error on those intervals.
+// P and Q are fits of minimal relative error on those intervals; 1 / d is a Newton step with
+// AVX-512 (see inverse).
 
 #include <cstdint>
 
@@ -32,7 +32,7 @@ V horner(const V& s, const float (&c)[N]) {
 // and tanh are already 0 or 1 to within 1e-38.
 inline Lanes<float> exp_float(const Lanes<float>& x_in) {
   using V = Lanes<float>;
-  constexpr float p[] = {0.5f, 0.166666657f, 0.0416662954f, 0.00833349489f, 0.00139446557f, 0.000197912334f};
+  constexpr float p[] = {0.49999994f, 0.166665211f, 0.0416683890f, 0.00836871099f, 0.00138146081f};
   // max(low, x) and min(high, x) return x when x is NaN (x86 maxps/minps return their second
   // operand when unordered, NEON propagates NaN), so NaN passes through
   const V x = xsimd::min(V(88.0f), xsimd::max(V(-87.3f), x_in));
@@ -46,12 +46,24 @@ inline Lanes<float> exp_float(const Lanes<float>& x_in) {
   return e_r * xsimd::bitwise_cast<V>(xsimd::bitwise_cast<xsimd::batch<std::int32_t>>(t) << 23);
 }
 
+// 1 / d. With AVX-512, whose reciprocal approximation (rcp14) is good to 2^-14, one Newton step
+// written as r + r (1 - d r) reaches float precision and is cheaper than a division (the LSTM
+// cell needs five per vector); other targets divide.
+inline Lanes<float> inverse(const Lanes<float>& d) {
+  if constexpr (sizeof(Lanes<float>) == 64) {
+    const Lanes<float> r = xsimd::reciprocal(d);
+    return xsimd::fma(r, xsimd::fnma(d, r, Lanes<float>(1.0f)), r);
+  } else {
+    return Lanes<float>(1.0f) / d;
+  }
+}
+
 inline Lanes<float> tanh_float(const Lanes<float>& x) {
   using V = Lanes<float>;
   constexpr float q[] = {-0.333332807f, 0.133314446f, -0.0537398271f, 0.0206393693f, -0.00570523227f};
   const V a = xsimd::abs(x), s = x * x;
   const V small = xsimd::fma(x * s, horner(s, q), x);
-  const V large = V(1.0f) - V(2.0f) / (V(1.0f) + exp_float(a + a));
+  const V large = xsimd::fnma(V(2.0f), inverse(V(1.0f) + exp_float(a + a)), V(1.0f));
   return xsimd::select(a < V(0.625f), small, xsimd::copysign(large, x));
 }
 
@@ -60,7 +72,7 @@ inline Lanes<float> tanh_float(const Lanes<float>& x) {
 template <class T>
 Lanes<T> sigmoid(const Lanes<T>& x) {
   if constexpr (std::is_same_v<T, float>)
-    return Lanes<T>(T(1)) / (Lanes<T>(T(1)) + detail::exp_float(-x));
+    return detail::inverse(Lanes<T>(T(1)) + detail::exp_float(-x));
   else
     return Lanes<T>(T(1)) / (Lanes<T>(T(1)) + xsimd::exp(-x));
 }

@@ -79,7 +79,8 @@ class Activation {
     const kernels::LaneView<T> g = dy.lanes, y = y_lanes_.view();
     const kernels::LaneSpan<T> out = dx_lanes_.resize(g.rows, g.cols);
     kernels::for_each_piece<T>(g.rows, g.cols, g.ld, [&](Index at, auto count) {
-      const auto grad = Function::gradient(kernels::load_lanes(g.data + at, count), kernels::load_lanes(y.data + at, count));
+      const auto grad =
+          Function::gradient(kernels::load_lanes(g.data + at, count), kernels::load_lanes(y.data + at, count));
       kernels::store_lanes(out.data + at, grad, count);
     });
     return {out, shape_};

@@ -12,8 +12,10 @@
 // row-major order of PyTorch's (O, C, k, k) weight, so its values load unchanged.
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "../context.hpp"
 #include "../init.hpp"
@@ -74,7 +76,7 @@ class Conv2d {
   }
 
   // Lane layout: x (C, H*W*Np) -> cols (C*k*k, Ho*Wo*Np) -> y (O, Ho*Wo*Np) = W cols + b 1^T.
-  // Training keeps cols for backward.
+  // Training keeps cols for backward; evaluation of several samples reads them from x directly.
   kernels::LaneTensor<T, 4> forward_lanes(const Parameters<T>& p, const kernels::LaneTensor<T, 4>& x,
                                           const Context& ctx) {
     if (x.shape[1] != options_.in_channels)
@@ -83,14 +85,11 @@ class Conv2d {
     input_shape_ = x.shape;
     output_shape_ = {x.shape[0], options_.out_channels, ho, wo};
     cached_ = ctx.training();
-    const kernels::ConvGeometry g = geometry();
-    const kernels::LaneSpan<T> cols = cols_.resize(g.taps(), g.positions() * x.stride());
-    if (x.stride() > 1)
-      kernels::im2col(g, x.stride(), x.lanes, cols);
-    else
-      kernels::im2col_one_sample(g, x.lanes, cols, padded_);
     const kernels::LaneSpan<T> y = kernels::resize_lanes(y_lanes_, output_shape_);
-    kernels::gemm(weight_operand_(weight(p), y.cols), cols, y, p.value(bias_));
+    if (!cached_ && x.stride() > 1)
+      product_from_image(p, x, y);
+    else
+      product_through_cols(p, x, y);
     return {y, output_shape_};
   }
 
@@ -133,6 +132,29 @@ class Conv2d {
 
   Index patch_size() const { return options_.in_channels * options_.kernel * options_.kernel; }
 
+  // y = W cols + b 1^T with cols (C*k*k, Ho*Wo*Np) unfolded and kept (training, or one sample)
+  void product_through_cols(const Parameters<T>& p, const kernels::LaneTensor<T, 4>& x,
+                            const kernels::LaneSpan<T>& y) {
+    const kernels::ConvGeometry g = geometry();
+    const kernels::LaneSpan<T> cols = cols_.resize(g.taps(), g.positions() * x.stride());
+    if (x.stride() > 1)
+      kernels::im2col(g, x.stride(), x.lanes, cols);
+    else
+      kernels::im2col_one_sample(g, x.lanes, cols, padded_);
+    kernels::gemm(weight_operand_(weight(p), y.cols), cols, y, p.value(bias_));
+  }
+
+  // y = W cols + b 1^T reading the columns straight from x (evaluation of several samples)
+  void product_from_image(const Parameters<T>& p, const kernels::LaneTensor<T, 4>& x,
+                          const kernels::LaneSpan<T>& y) {
+    const kernels::ConvGeometry g = geometry();
+    const std::array<Index, 3> layout{x.shape[2], x.shape[3], x.stride()};
+    if (offsets_for_ != layout) kernels::conv_tap_offsets<T>(g, x.stride(), x.lanes.ld, tap_offsets_);
+    offsets_for_ = layout;
+    const kernels::ConvTaps<T> columns{x.lanes.data, tap_offsets_.data(), g.taps(), x.stride()};
+    kernels::gemm_from(weight(p), columns, y, p.value(bias_));
+  }
+
   kernels::ConvGeometry geometry() const {
     return {input_shape_[1], input_shape_[2], input_shape_[3], options_.kernel, options_.stride,
             options_.padding, output_shape_[2], output_shape_[3]};
@@ -151,6 +173,8 @@ class Conv2d {
   Shape<4> input_shape_{}, output_shape_{};   // (N, C, H, W) and (N, O, Ho, Wo) of the last forward
   kernels::LaneBuffer<T> cols_;               // (C*k*k, Ho*Wo*Np)
   kernels::LaneBuffer<T> padded_;             // (C, Hp*Wp): one sample's zero-padded image for im2col
+  std::vector<Index> tap_offsets_;            // (Ho*Wo, C*k*k) of kernels::ConvTaps, evaluation
+  std::array<Index, 3> offsets_for_{};        // (H, W, Np) tap_offsets_ was made for
   kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
   kernels::LaneBuffer<T> dcols_;              // (C*k*k, Ho*Wo*Np)
   kernels::WeightOperand<T> weight_operand_;  // W^T when the product has one column

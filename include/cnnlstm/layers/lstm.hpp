@@ -148,7 +148,8 @@ class LSTM {
       backprop_through_time(p, layer);
       accumulate_parameter_grads(p, layer, k == 0 ? x_cache_.view() : layer_output(k - 1));
       // dX_t = W_ih^T dz_t: the gradient of the layer's input, G of the layer below
-      const kernels::LaneSpan<T> dx = (k > 0 ? dh_seq_ : dx_lanes_).resize(steps() * layer.input_size, stride());
+      const kernels::LaneSpan<T> dx =
+          (k > 0 ? dh_seq_ : dx_lanes_).resize(steps() * layer.input_size, stride());
       const auto w_ih_t = matrix(p, layer.weight_ih, layer.input_size).transposed();
       for (Index t = 0; t < steps(); ++t)
         kernels::gemm(w_ih_t, step(dz_.view(), t, 4 * options_.hidden_size), step(dx, t, layer.input_size));
@@ -219,16 +220,23 @@ class LSTM {
     for (Index t = 0; t < steps(); ++t)
       kernels::gemm(w_ih, step(input, t, layer.input_size), step(gates, t, 4 * h), layer.bias.data());
     for (Index t = 0; t < steps(); ++t) {
-      // z_t += W_hh h_{t-1}, then the gates and the cell
-      const kernels::LaneSpan<T> z = step(gates, t, 4 * h);
-      if (t > 0) kernels::gemm_accumulate(w_hh, step(hidden, t - 1, h), z);
+      const kernels::GateBlocks<T*> z{step(gates, t, 4 * h).data, count};
       const T* c_prev = t > 0 ? step(cell, t - 1, h).data : nullptr;
+      T *c = step(cell, t, h).data, *tanh_c = step(tanh_cell, t, h).data, *h_t = step(hidden, t, h).data;
+      if (t > 0 && np > 1) {  // z_t += W_hh h_{t-1} fused into the cell
+        const T* h_prev = step(hidden, t - 1, h).data;
+        if (training)
+          kernels::lstm_step_forward<true>(p.value(layer.weight_hh), h_prev, z, np, c_prev, c, tanh_c, h_t);
+        else
+          kernels::lstm_step_forward<false>(p.value(layer.weight_hh), h_prev, z, np, c_prev, c, tanh_c, h_t);
+        continue;
+      }
+      // one sample (the product runs along the gates) or t = 0 (no recurrent term)
+      if (t > 0) kernels::gemm_accumulate(w_hh, step(hidden, t - 1, h), step(gates, t, 4 * h));
       if (training)
-        kernels::lstm_cell_forward<true, T>({z.data, count}, c_prev, step(cell, t, h).data,
-                                            step(tanh_cell, t, h).data, step(hidden, t, h).data);
+        kernels::lstm_cell_forward<true>(z, c_prev, c, tanh_c, h_t);
       else
-        kernels::lstm_cell_forward<false, T>({z.data, count}, c_prev, step(cell, t, h).data, nullptr,
-                                             step(hidden, t, h).data);
+        kernels::lstm_cell_forward<false>(z, c_prev, c, tanh_c, h_t);
     }
   }
 
@@ -241,7 +249,8 @@ class LSTM {
     const T keep_scale = static_cast<T>(1.0 / (1.0 - options_.dropout));
     for (Index t = 0; t < steps(); ++t)
       for (Index i = 0; i < n; ++i)
-        for (Index j = 0; j < h; ++j) mask.row(t * h + j)[i] = rng.bernoulli(options_.dropout) ? T(0) : keep_scale;
+        for (Index j = 0; j < h; ++j)
+          mask.row(t * h + j)[i] = rng.bernoulli(options_.dropout) ? T(0) : keep_scale;
     kernels::copy_lanes(layer.hidden.view(), layer.dropped);
     apply_mask(mask, layer.dropped.span());
   }
@@ -249,7 +258,8 @@ class LSTM {
   // x *= mask, elementwise
   static void apply_mask(const kernels::LaneView<T>& mask, const kernels::LaneSpan<T>& x) {
     kernels::for_each_piece<T>(x.rows, x.cols, x.ld, [&](Index at, auto count) {
-      kernels::store_lanes(x.data + at, kernels::load_lanes(x.data + at, count) * kernels::load_lanes(mask.data + at, count), count);
+      const auto masked = kernels::load_lanes(x.data + at, count) * kernels::load_lanes(mask.data + at, count);
+      kernels::store_lanes(x.data + at, masked, count);
     });
   }
 
@@ -290,8 +300,8 @@ class LSTM {
     kernels::gemm_nt<T>(dz_steps, {step(input, 0, layer.input_size), t_count, layer.input_size * np},
                         p.grad(layer.weight_ih), layer.input_size);
     if (t_count > 1)
-      kernels::gemm_nt<T>({step(dz, 1, 4 * h), t_count - 1, 4 * h * np}, {step(hidden, 0, h), t_count - 1, h * np},
-                          p.grad(layer.weight_hh), h);
+      kernels::gemm_nt<T>({step(dz, 1, 4 * h), t_count - 1, 4 * h * np},
+                          {step(hidden, 0, h), t_count - 1, h * np}, p.grad(layer.weight_hh), h);
     bias_grad_.assign(static_cast<std::size_t>(4 * h), T(0));
     kernels::row_sums<T>(dz_steps, bias_grad_.data());
     for (Index j = 0; j < 4 * h; ++j) {

@@ -6,6 +6,10 @@
 // a value replaces the running maximum if it is greater or NaN. Ties therefore go to the first
 // maximum, and a window with NaN outputs NaN (the last NaN in scan order). Backward sends each
 // output's gradient to that one input, adding up where overlapping windows (s < k) share it.
+//
+// ReluMaxPool2d is ReLU followed by MaxPool2d in one pass (the CNN branch's conv blocks end with
+// both): the same values and gradients as the two layers, without the ReLU's own pass over the
+// convolution's output (see kernels::Pooling::relu_max).
 
 #include <string>
 
@@ -16,16 +20,18 @@
 
 namespace cnnlstm {
 
-template <class T>
-class MaxPool2d {
+template <class T, kernels::Pooling P>
+class Pool2d {
  public:
+  static constexpr const char* name = P == kernels::Pooling::max ? "MaxPool2d" : "ReluMaxPool2d";
+
   // stride 0 means stride = kernel, PyTorch's default.
-  explicit MaxPool2d(Index kernel, Index stride = 0)
+  explicit Pool2d(Index kernel, Index stride = 0)
       : kernel_(kernel), stride_(stride == 0 ? kernel : stride) {
     if (kernel < 1)
-      throw ConfigError("MaxPool2d: kernel must be positive, got " + std::to_string(kernel));
+      throw ConfigError(std::string(name) + ": kernel must be positive, got " + std::to_string(kernel));
     if (stride < 0)
-      throw ConfigError("MaxPool2d: stride must be >= 0 (0 means the kernel), got " +
+      throw ConfigError(std::string(name) + ": stride must be >= 0 (0 means the kernel), got " +
                         std::to_string(stride));
   }
 
@@ -35,7 +41,7 @@ class MaxPool2d {
   // (Ho, Wo) for an input of (height, width); throws if the window does not fit once.
   Shape<2> output_size(Index height, Index width) const {
     if (height < kernel_ || width < kernel_)
-      throw ShapeError("MaxPool2d: input " + std::to_string(height) + "x" + std::to_string(width) +
+      throw ShapeError(std::string(name) + ": input " + std::to_string(height) + "x" + std::to_string(width) +
                        " is smaller than kernel " + std::to_string(kernel_));
     return {(height - kernel_) / stride_ + 1, (width - kernel_) / stride_ + 1};
   }
@@ -58,14 +64,14 @@ class MaxPool2d {
     cached_ = ctx.training();
     const kernels::LaneSpan<T> y = kernels::resize_lanes(y_lanes_, output_shape_);
     T* argmax = cached_ ? kernels::resize_lanes(argmax_, output_shape_).data : nullptr;
-    kernels::maxpool_forward(geometry(), x.stride(), x.lanes, y, argmax);
+    kernels::maxpool_forward<P, T>(geometry(), x.stride(), x.lanes, y, argmax);
     return {y, output_shape_};
   }
 
   kernels::LaneTensor<T, 4> backward_lanes(const kernels::LaneTensor<T, 4>& dy) {
-    if (!cached_) throw UsageError("MaxPool2d: backward needs a training-mode forward");
+    if (!cached_) throw UsageError(std::string(name) + ": backward needs a training-mode forward");
     if (dy.shape != output_shape_)
-      throw ShapeError("MaxPool2d backward: expected gradient " + shape_string(output_shape_) +
+      throw ShapeError(std::string(name) + " backward: expected gradient " + shape_string(output_shape_) +
                        ", got " + shape_string(dy.shape));
     const kernels::LaneSpan<T> dx = kernels::resize_lanes(dx_lanes_, input_shape_);
     kernels::maxpool_backward(geometry(), dy.stride(), dy.lanes, argmax_.view().data, dx);
@@ -81,9 +87,14 @@ class MaxPool2d {
   bool cached_ = false;
   Shape<4> input_shape_{}, output_shape_{};  // (N, C, H, W) and (N, C, Ho, Wo) of the last forward
   kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
-  kernels::LaneBuffer<T> argmax_;             // like y: the chosen window offset i * k + j
+  kernels::LaneBuffer<T> argmax_;             // like y: the chosen window offset i * k + j (or -1)
   kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
   TensorBuffer<T, 4> y_, dx_;
 };
+
+template <class T>
+using MaxPool2d = Pool2d<T, kernels::Pooling::max>;
+template <class T>
+using ReluMaxPool2d = Pool2d<T, kernels::Pooling::relu_max>;
 
 }  // namespace cnnlstm

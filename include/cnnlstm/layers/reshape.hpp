@@ -34,7 +34,8 @@ class Flatten {
     const Shape<2> shape{x.shape[0], x.lanes.rows * positions};
     if (x.lanes.contiguous()) return {{x.lanes.data, shape[1], np, np}, shape};
     const kernels::LaneSpan<T> y = y_lanes_.resize(shape[1], np);
-    for (Index c = 0; c < x.lanes.rows; ++c) std::copy_n(x.lanes.row(c), x.lanes.cols, y.data + c * x.lanes.cols);
+    for (Index c = 0; c < x.lanes.rows; ++c)
+      std::copy_n(x.lanes.row(c), x.lanes.cols, y.data + c * x.lanes.cols);
     return {y, shape};
   }
 
@@ -102,8 +103,9 @@ class LastTimeStep {
 
  private:
   ShapeError gradient_error(const Shape<2>& got) const {
-    return ShapeError("LastTimeStep backward: expected input " +
-                      shape_string(Shape<2>{input_shape_[0], input_shape_[2]}) + ", got " + shape_string(got));
+    const Shape<2> expected{input_shape_[0], input_shape_[2]};
+    return ShapeError("LastTimeStep backward: expected input " + shape_string(expected) + ", got " +
+                      shape_string(got));
   }
 
   Shape<3> input_shape_{};
