@@ -1,7 +1,5 @@
 // After warm-up, a training step and a prediction call allocate nothing: the layers' buffers only
 // grow, the prediction workers are made once, and nothing on the way builds strings or vectors.
-// (The loss gradient is computed here by hand: MSELoss::forward still builds its shape message
-// on every call.)
 //
 // Every heap allocation of the process is counted while a flag is set. The global operator new
 // and delete are replaced, and so are malloc and its relatives, because Eigen's aligned
@@ -138,15 +136,12 @@ TEST_CASE("after warm-up, training steps and predictions allocate nothing, with 
   model.set_target_scaling({{12.0}, {3.0}});
   const Batch b32(32), b23(23), b1(1), b4096(4096);
   Adam<float> adam(model.parameters().size(), AdamOptions{});
-  TensorBuffer<float, 2> dloss;  // d MSE / d prediction = 2 (p - y) / N
+  MSELoss<float> loss;
   Rng rng(7);
   const auto train_step = [&](const Batch& b) {
     model.zero_grad();
-    const auto p = model.forward(b.inputs(), Context::training(rng));
-    dloss.resize(p.shape());
-    for (Index i = 0; i < p.size(); ++i)
-      dloss.data()[i] = 2.0f * (p.data()[i] - b.y.data()[i]) / static_cast<float>(p.size());
-    model.backward(dloss);
+    loss.forward(model.forward(b.inputs(), Context::training(rng)), b.y);
+    model.backward(loss.backward());
     adam.step(model.parameters());
   };
   const auto run = [&] {
