@@ -4,12 +4,16 @@
 // With --ensemble K it trains K members (seeds seed, seed + 1, ...; with --bootstrap each on a
 // bootstrap resample of the training rows), writes DIR/member_k.safetensors, and calibrates a 90%
 // prediction interval on the validation rows (split conformal, uncertainty.hpp), stored in every
-// member so that soc predict and soc map give the interval.
+// member so that soc predict and soc map give the interval. The interval is cut at the target's
+// lower limit (--lower-limit; by default 0 when no training target is negative, as for SOC).
 
 #include "commands.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/uncertainty.hpp>
+
+#include <cmath>
+#include <optional>
 
 namespace soc {
 namespace {
@@ -22,6 +26,8 @@ CommandLine train_command_line() {
                 {"init", "FILE", "start from these weights (a cnnlstm model or a PyTorch state_dict export)"},
                 {"ensemble", "K", "train K members and a calibrated 90% prediction interval (default 1)"},
                 {"bootstrap", "", "with --ensemble: each member trains on a bootstrap resample"},
+                {"lower-limit", "X|none",
+                 "with --ensemble: the interval never goes below X (default 0 if no training target is negative)"},
                 {"out", "DIR", "output folder"},
                 {"resume", "", "continue from the checkpoints in DIR"},
                 {"print-config", "", "print the effective configuration as JSON and exit"}});
@@ -44,12 +50,44 @@ Split split_rows(const cnnlstm::TrainConfig& c, Index rows) {
   return s;
 }
 
+// --lower-limit: not given (automatic: 0 when no training target is negative), none, or X.
+struct LowerLimitChoice {
+  bool automatic = true;
+  std::optional<double> value;
+};
+
 struct EnsembleOptions {
   Index members = 1;
   bool bootstrap = false;
   bool resume = false;
   bool quiet = false;
+  LowerLimitChoice lower_limit;
 };
+
+// The target's lower limit for the interval: as given (checked against every training target,
+// so a wrong limit fails before training, naming the row), or 0 when no training target is
+// negative.
+std::optional<double> interval_lower_limit(const EnsembleOptions& e, const cnnlstm::SoilData<float>& data,
+                                           const Split& split) {
+  const Rows* sets[] = {&split.fit, &split.validation};
+  std::optional<std::pair<double, std::int64_t>> lowest;  // (target, row)
+  for (const Rows* rows : sets)
+    for (const std::int64_t r : *rows)
+      if (const double y = (*data.y)(r, 0); !lowest || y < lowest->first) lowest = {y, r};
+  if (e.lower_limit.automatic) return lowest && lowest->first >= 0 ? std::optional<double>(0.0) : std::nullopt;
+  const std::optional<double> limit = e.lower_limit.value;
+  if (limit && lowest && lowest->first < *limit)
+    throw cnnlstm::DataError("train: --lower-limit " + cnnlstm::message_number(*limit) + " is above the target of row " +
+                             std::to_string(lowest->second) + " (" + cnnlstm::message_number(lowest->first) +
+                             "): give the target's true limit, or none for a target that can be negative");
+  return limit;
+}
+
+LowerLimitChoice lower_limit_flag(const CommandLine& cl) {
+  if (!cl.has("lower-limit")) return {};
+  if (cl.text("lower-limit") == "none") return {false, std::nullopt};
+  return {false, cl.number("lower-limit", -HUGE_VAL, HUGE_VAL)};
+}
 
 // File names: a single model keeps the plain names, ensemble members are numbered.
 std::string member_file(const std::string& dir, const std::string& stem, Index k, Index members) {
@@ -220,6 +258,7 @@ void write_results(std::vector<Member<Model>>& members, const cnnlstm::TrainConf
 template <class Model>
 int train(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d, const EnsembleOptions& e) {
   const Split split = split_rows(c, d.data.rows);
+  const std::optional<double> lower_limit = interval_lower_limit(e, d.data, split);
   if (e.resume && !std::filesystem::exists(member_file(c.out, "checkpoint", 0, e.members)))
     throw UsageError("train: --resume: there is no " + member_file(c.out, "checkpoint", 0, e.members) + " to resume from");
   std::vector<Member<Model>> members;
@@ -228,7 +267,7 @@ int train(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d
   std::optional<cnnlstm::ConformalCalibration> calibration;
   if (e.members > 1 && !split.validation.empty())
     calibration = cnnlstm::calibrate_conformal(member_predictions(members, d.data, split.validation),
-                                               observed_at(d.data, split.validation), 0.1);
+                                               observed_at(d.data, split.validation), 0.1, lower_limit);
   else if (e.members > 1)
     std::cerr << "soc: note: without validation rows the interval is the members' own spread, not calibrated\n";
   write_results(members, c, d, split, calibration);
@@ -246,8 +285,10 @@ int run_train(const Arguments& args) {
     return 0;
   }
   if (c.out.empty()) throw UsageError("train: an output folder is required: give --out DIR");
-  const EnsembleOptions e{cl.integer("ensemble", 1, 1000).value_or(1), cl.has("bootstrap"), cl.has("resume"), cl.has("quiet")};
+  const EnsembleOptions e{cl.integer("ensemble", 1, 1000).value_or(1), cl.has("bootstrap"), cl.has("resume"),
+                          cl.has("quiet"), lower_limit_flag(cl)};
   if (e.bootstrap && e.members == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
+  if (!e.lower_limit.automatic && e.members == 1) throw UsageError("train: --lower-limit needs --ensemble K with K > 1");
   const LoadedData d = load_training_data(c);
   output_folder(c.out);
   const auto model = cnnlstm::build_model<float>(d.spec);

@@ -11,6 +11,7 @@
 //   +-- NumericalError         a computation diverged (loss NaN or infinite)
 //   +-- UsageError             the API was called out of order (backward before a training forward)
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -55,5 +56,12 @@ class UsageError : public Error {
  public:
   using Error::Error;
 };
+
+// A number as messages write it: up to 6 significant digits, no trailing zeros ("0", "-0.5").
+inline std::string message_number(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", v);
+  return buffer;
+}
 
 }  // namespace cnnlstm

@@ -10,6 +10,10 @@
 // least 1 - alpha. GlobalSoilMap and SoilGrids publish the 90% interval: alpha = 0.1, bands
 // Q0.05 = m - q (s + delta), Q0.5 = the members' median, Q0.95 = m + q (s + delta).
 // Without calibration the bands are the members' own 5%, 50% and 95% quantiles.
+//
+// A target with a physical lower limit L (SOC content cannot be below 0) cuts the calibrated
+// interval there: [max(lo, L), max(hi, L)]. Every site has y >= L, so a site inside [lo, hi] is
+// inside the cut interval too: the coverage guarantee holds, and no band is below L.
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +33,7 @@ struct ConformalCalibration {
   double q = 0;        // the calibrated score quantile
   double delta = 0;    // floor added to the spread
   std::size_t n = 0;   // calibration sites
+  std::optional<double> lower_limit;  // the target's physical lower limit, if it has one
 };
 
 struct PredictionBands {
@@ -59,8 +64,9 @@ inline PredictionBands prediction_bands(std::vector<double> members, const std::
   b.q50 = quantile_sorted(members, 0.5);
   if (c) {
     const double half = c->q * (spread + c->delta);
-    b.q05 = b.mean - half;
-    b.q95 = b.mean + half;
+    const double floor = c->lower_limit.value_or(-HUGE_VAL);
+    b.q05 = std::max(b.mean - half, floor);
+    b.q95 = std::max(b.mean + half, floor);
   } else {
     b.q05 = quantile_sorted(members, 0.05);
     b.q95 = quantile_sorted(members, 0.95);
@@ -68,13 +74,28 @@ inline PredictionBands prediction_bands(std::vector<double> members, const std::
   return b;
 }
 
-// Calibrates on sites with observations y and member predictions (sites x members).
+// An observation below the target's lower limit means the limit is wrong: a DataError naming both.
+inline void check_lower_limit(const std::vector<double>& observed, std::optional<double> lower_limit) {
+  if (!lower_limit) return;
+  if (!std::isfinite(*lower_limit))
+    throw ConfigError("the interval's lower limit must be a finite number, got " + message_number(*lower_limit));
+  const auto lowest = std::min_element(observed.begin(), observed.end());
+  if (lowest != observed.end() && *lowest < *lower_limit)
+    throw DataError("the interval's lower limit " + message_number(*lower_limit) + " is above calibration site " +
+                    std::to_string(lowest - observed.begin()) + "'s observation " + message_number(*lowest) +
+                    ": give the target's true limit, or none for a target that can be negative");
+}
+
+// Calibrates on sites with observations y and member predictions (sites x members); intervals
+// are cut at lower_limit when the target has one.
 inline ConformalCalibration calibrate_conformal(const std::vector<std::vector<double>>& member_predictions,
-                                                const std::vector<double>& observed, double alpha) {
+                                                const std::vector<double>& observed, double alpha,
+                                                std::optional<double> lower_limit = std::nullopt) {
   if (!(alpha > 0 && alpha < 1)) throw ConfigError("conformal alpha must be in (0, 1), got " + std::to_string(alpha));
   const std::size_t n = observed.size();
   if (n == 0 || member_predictions.size() != n)
     throw DataError("conformal calibration needs one prediction set per calibration site (" + std::to_string(n) + ")");
+  check_lower_limit(observed, lower_limit);
   // delta: 1% of the observations' standard deviation, so a tight ensemble never gives a zero width.
   const double delta = std::max(1e-12, 0.01 * sd_of(observed));
   std::vector<double> scores;
@@ -85,7 +106,7 @@ inline ConformalCalibration calibrate_conformal(const std::vector<std::vector<do
   if (rank > n)
     throw DataError("conformal calibration at " + std::to_string(1 - alpha) + " coverage needs at least " +
                     std::to_string(static_cast<long>(std::ceil(1 / alpha - 1))) + " calibration sites, got " + std::to_string(n));
-  return {alpha, scores[rank - 1], delta, n};
+  return {alpha, scores[rank - 1], delta, n, lower_limit};
 }
 
 // Prediction interval coverage probability: the share of sites whose observation lies in [q05, q95].
@@ -96,14 +117,18 @@ inline double interval_coverage(const std::vector<PredictionBands>& bands, const
 }
 
 inline nlohmann::json to_json(const ConformalCalibration& c) {
-  return {{"alpha", c.alpha}, {"q", c.q}, {"delta", c.delta}, {"n", c.n}};
+  nlohmann::json j{{"alpha", c.alpha}, {"q", c.q}, {"delta", c.delta}, {"n", c.n}};
+  if (c.lower_limit) j["lower_limit"] = *c.lower_limit;
+  return j;
 }
 
 inline ConformalCalibration conformal_from_json(const nlohmann::json& j, const std::string& where) {
   try {
     ConformalCalibration c{j.at("alpha").get<double>(), j.at("q").get<double>(), j.at("delta").get<double>(),
-                           j.at("n").get<std::size_t>()};
-    if (!(c.alpha > 0 && c.alpha < 1) || !(c.q >= 0) || !(c.delta > 0) || !std::isfinite(c.q))
+                           j.at("n").get<std::size_t>(), std::nullopt};
+    if (j.contains("lower_limit")) c.lower_limit = j.at("lower_limit").get<double>();
+    if (!(c.alpha > 0 && c.alpha < 1) || !(c.q >= 0) || !(c.delta > 0) || !std::isfinite(c.q) ||
+        (c.lower_limit && !std::isfinite(*c.lower_limit)))
       throw FormatError(where + ": the conformal calibration holds out-of-range values");
     return c;
   } catch (const nlohmann::json::exception& e) {

@@ -47,6 +47,14 @@ arrays=(--x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy")
 "$soc" predict --model "$work/ens/model_1.safetensors" --model "$work/ens/model_2.safetensors" \
   --model "$work/ens/model_3.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/bands.csv" 2>/dev/null \
   && head -1 "$work/bands.csv" | grep -qx "row,mean,q05,q50,q95" && pass || fail "ensemble prediction bands"
+grep -q '"lower_limit": 0' "$work/ens/metrics.json" && pass || fail "ensemble of SOC targets: no interval lower limit 0"
+[ "$(awk -F, 'NR > 1 && $3 < 0' "$work/bands.csv" | wc -l)" -eq 0 ] && pass || fail "interval below the lower limit 0"
+expect 3 "lower-limit 1000 is above the target of row [0-9]+" -- "$soc" train "${common[@]}" --ensemble 2 --epochs 1 \
+  --lower-limit 1000 --quiet --out "$work/limit"
+absent "$work/limit/model_1.safetensors"
+expect 2 "lower-limit needs --ensemble" -- "$soc" train "${common[@]}" --lower-limit 0 --out "$work/limit"
+expect 2 "lower-limit must be a number, got 'zero'" -- "$soc" train "${common[@]}" --ensemble 2 --lower-limit zero \
+  --out "$work/limit"
 expect 3 "differs from the first member" -- "$soc" predict --model "$work/ens/model_1.safetensors" \
   --model "$work/lstm/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/mixed.npy"
 absent "$work/mixed.npy"

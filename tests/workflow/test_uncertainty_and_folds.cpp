@@ -6,6 +6,8 @@
 #include <cnnlstm/trainer.hpp>
 #include <cnnlstm/uncertainty.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 using namespace cnnlstm;
@@ -44,13 +46,58 @@ TEST_CASE("conformal intervals cover about 90% of new sites") {
                        DataError);
 }
 
+TEST_CASE("a lower limit cuts the calibrated interval without losing coverage") {
+  // SOC-like sites near zero: the plain interval reaches below 0, the cut one does not.
+  Rng rng(11);
+  const auto draw_site = [&](std::vector<double>& members) {
+    const double truth = 0.3 + std::abs(2 * rng.normal());
+    members.clear();
+    for (int k = 0; k < 5; ++k) members.push_back(truth + 0.3 * rng.normal());
+    return std::max(0.0, truth + rng.normal());
+  };
+  std::vector<std::vector<double>> calibration_members;
+  std::vector<double> calibration_y, members;
+  for (int i = 0; i < 400; ++i) {
+    calibration_y.push_back(draw_site(members));
+    calibration_members.push_back(members);
+  }
+  const auto plain = calibrate_conformal(calibration_members, calibration_y, 0.1);
+  const auto cut = calibrate_conformal(calibration_members, calibration_y, 0.1, 0.0);
+  CHECK(cut.q == plain.q);
+  std::vector<PredictionBands> plain_bands, cut_bands;
+  std::vector<double> observed;
+  for (int i = 0; i < 5000; ++i) {
+    observed.push_back(draw_site(members));
+    plain_bands.push_back(prediction_bands(members, plain));
+    cut_bands.push_back(prediction_bands(members, cut));
+  }
+  const auto below_zero = std::count_if(plain_bands.begin(), plain_bands.end(), [](const auto& b) { return b.q05 < 0; });
+  CHECK(below_zero > 500);  // the case the limit exists for
+  for (std::size_t i = 0; i < cut_bands.size(); ++i) {
+    CHECK(cut_bands[i].q05 == std::max(0.0, plain_bands[i].q05));
+    CHECK(cut_bands[i].q95 == std::max(0.0, plain_bands[i].q95));
+    CHECK(cut_bands[i].mean == plain_bands[i].mean);
+  }
+  CHECK(interval_coverage(cut_bands, observed) == interval_coverage(plain_bands, observed));
+
+  // The limit travels with the calibration in the model files, and a wrong one is refused.
+  CHECK(conformal_from_json(to_json(cut), "model.safetensors").lower_limit == 0.0);
+  CHECK_FALSE(conformal_from_json(to_json(plain), "model.safetensors").lower_limit.has_value());
+  calibration_y[17] = -0.5;
+  CHECK_THROWS_WITH_AS(calibrate_conformal(calibration_members, calibration_y, 0.1, 0.0),
+                       doctest::Contains("above calibration site 17's observation -0.5"), DataError);
+  auto bad = to_json(cut);
+  bad["lower_limit"] = "zero";
+  CHECK_THROWS_WITH_AS(conformal_from_json(bad, "m.safetensors"), doctest::Contains("m.safetensors"), FormatError);
+}
+
 TEST_CASE("without calibration the bands are the members' quantiles; one member gives its value") {
   const auto b = prediction_bands({4, 1, 3, 2, 5}, std::nullopt);
   CHECK(b.mean == 3.0);
   CHECK(b.q50 == 3.0);
   CHECK(b.q05 == doctest::Approx(1.2));
   CHECK(b.q95 == doctest::Approx(4.8));
-  const auto single = prediction_bands({7.5}, ConformalCalibration{0.1, 2.0, 0.5, 10});
+  const auto single = prediction_bands({7.5}, ConformalCalibration{0.1, 2.0, 0.5, 10, std::nullopt});
   CHECK(single.q05 == 6.5);
   CHECK(single.q95 == 8.5);
 }
