@@ -26,6 +26,7 @@ int run_simulate(const Arguments& args) {
   o.seed = static_cast<std::uint64_t>(cl.integer("seed", 0, std::numeric_limits<long long>::max()).value_or(314));
   o.noise_sd = cl.number("noise", 0, 1e3).value_or(o.noise_sd);
   o.test_fraction = cl.number("test-fraction", 0, 1, true, true).value_or(o.test_fraction);
+  if (cl.has("rasters")) require_raster_support();
   const std::string dir = output_folder(cl.required("out"));
   const auto d = cnnlstm::simulate_soil_data(o);
   const Index n = o.samples;

@@ -11,11 +11,14 @@
 namespace soc {
 
 #ifdef SOC_WITH_GDAL
+inline void require_raster_support() {}
 void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const std::string& dir);
 #else
-inline void write_simulated_rasters(const cnnlstm::SimulatedRegion&, const std::string&) {
+// Called before anything is written, so a build without GDAL refuses --rasters up front.
+inline void require_raster_support() {
   throw UsageError("simulate --rasters: this soc was built without GDAL (install libgdal-dev and rebuild)");
 }
+inline void write_simulated_rasters(const cnnlstm::SimulatedRegion&, const std::string&) { require_raster_support(); }
 #endif
 
 }  // namespace soc
