@@ -1,6 +1,7 @@
 // Benchmarks of the paper's CNN-LSTM_evi_lsp (10x5x5 patches, 10 years x 12 features), the cases
 // of issue 5:
-//   train_step_b<N>  zero_grad, forward, MSE loss, backward and an Adam step at batch N (32)
+//   train_step_b<N>  zero_grad, forward, MSE loss, backward (the parameter gradients only, as the
+//                    Trainer does) and an Adam step at batch N (32)
 //   infer_b<N>       one prediction call at batch N (1 and 4096)
 //   seed_recipe      the paper's run: 1000 epochs over 247 samples, batch 32, evaluation every
 //                    10 epochs (a fresh model and Trainer each time)
@@ -115,7 +116,7 @@ double train_step_us(Index n) {
     model.zero_grad();
     const auto y = model.forward(batch.inputs(), Context::training(rng));
     loss.forward(y, batch.y);
-    model.backward(loss.backward());
+    model.backward_parameters(loss.backward());
     adam.step(model.parameters());
   });
 }

@@ -38,7 +38,10 @@ conv2 = 16 * 6 * 2 * 2 * 4 * 4          # 6->16, k 2, output 4x4
 fc_cnn, fc_lstm, fc_final = 64 * 16, 8 * 16, 32 * 1
 lstm = 10 * (4 * 8 * (12 + 8) + 4 * 8 * (8 + 8))  # 10 years, 2 layers, H = 8, F = 12
 forward_flop = 2 * (conv1 + conv2 + fc_cnn + lstm + fc_lstm + fc_final)
-train_flop = 3 * forward_flop           # backward: the input and the weight gradients, each a forward's worth
+# Training: the forward, the weight gradients (a forward's worth) and the gradients of each layer's
+# input (another), except the inputs of conv1 and the first LSTM layer, which training skips.
+skipped_input_grads = 2 * (conv1 + 10 * 4 * 8 * 12)
+train_flop = 3 * forward_flop - skipped_input_grads
 
 rows = [json.loads(line) for line in open(sys.argv[1])]
 peak = {r["threads"]: r["gflops"] for r in rows if r["impl"] == "peak"}

@@ -13,6 +13,10 @@
 //   TensorRef<T, 2> forward(const Parameters<T>&, Input x, const Context&);
 //   Input backward(Parameters<T>&, TensorRef<T, 2> dfeatures);   // accumulates parameter grads
 // It must be copyable (a model is copied for each mapping thread).
+// Optionally, for speed (SocModel uses them when present; see cnn_branch.hpp):
+//   forward_lanes / backward_lanes      the same in the lane layout (LaneBranch in soc_model.hpp)
+//   void backward_parameters_lanes(Parameters<T>&, const kernels::LaneTensor<T, 2>& dfeatures);
+//                                       the parameter gradients only, for training
 
 #include <concepts>
 

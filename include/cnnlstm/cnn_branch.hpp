@@ -4,6 +4,7 @@
 // The paper's CovLSTM: C = 10, P = 5, conv1 10->6 and conv2 6->16 (k 2, s 1, p 1), max-pool 2,
 // flatten 16*2*2 = 64, fc_cnn_1 64->16. The flattened width is computed from the patch size.
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -74,14 +75,28 @@ class CnnBranch {
 
   // dfeatures (F, Np) in the lane layout -> dx (N, C, P, P)
   Input backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
-    kernels::LaneTensor<T, 4> g =
-        flatten_.backward_lanes(fc_.backward_lanes(p, fc_relu_.backward_lanes(dfeatures)));
-    for (auto b = blocks_.rbegin(); b != blocks_.rend(); ++b)
-      g = b->conv.backward_lanes(p, b->relu_pool.backward_lanes(g));
-    return kernels::from_lanes(g, dx_);
+    return kernels::from_lanes(blocks_.front().conv.backward_lanes(p, backward_above_first_conv(p, dfeatures)),
+                               dx_);
+  }
+
+  // The same without dx: only the parameter gradients, which is all training needs.
+  void backward_parameters_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+    blocks_.front().conv.backward_parameters_lanes(p, backward_above_first_conv(p, dfeatures));
   }
 
  private:
+  // dfeatures (F, Np) -> gradient of the first convolution's output (O, Ho*Wo*Np); accumulates
+  // the gradients of every layer above it
+  kernels::LaneTensor<T, 4> backward_above_first_conv(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+    kernels::LaneTensor<T, 4> g =
+        flatten_.backward_lanes(fc_.backward_lanes(p, fc_relu_.backward_lanes(dfeatures)));
+    for (auto b = blocks_.rbegin(); b != blocks_.rend(); ++b) {
+      g = b->relu_pool.backward_lanes(g);
+      if (std::next(b) != blocks_.rend()) g = b->conv.backward_lanes(p, g);
+    }
+    return g;
+  }
+
   struct Block {
     Conv2d<T> conv;
     ReluMaxPool2d<T> relu_pool;  // ReLU, then max pooling, in one pass

@@ -62,11 +62,20 @@ class LstmBranch {
 
   // dfeatures (features, Np) in the lane layout -> dx (N, T, F)
   Input backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
-    const auto dlast = fc_.backward_lanes(p, tanh_.backward_lanes(dfeatures));
-    return kernels::from_lanes(lstm_.backward_lanes(p, last_.backward_lanes(dlast)), dx_);
+    return kernels::from_lanes(lstm_.backward_lanes(p, backward_above_lstm(p, dfeatures)), dx_);
+  }
+
+  // The same without dx: only the parameter gradients, which is all training needs.
+  void backward_parameters_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+    lstm_.backward_parameters_lanes(p, backward_above_lstm(p, dfeatures));
   }
 
  private:
+  // dfeatures (features, Np) -> gradient of the LSTM's output (T*H, Np); accumulates fc's gradients
+  kernels::LaneTensor<T, 3> backward_above_lstm(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+    return last_.backward_lanes(fc_.backward_lanes(p, tanh_.backward_lanes(dfeatures)));
+  }
+
   Options options_;
   LSTM<T> lstm_;
   LastTimeStep<T> last_;

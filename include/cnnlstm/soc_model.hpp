@@ -143,6 +143,10 @@ class SocModel {
   // dy (N, outputs) -> gradient of each input; accumulates every parameter gradient
   Inputs backward(TensorRef<T, 2> dy) { return main_.backward(params_, dy); }
 
+  // dy (N, outputs): accumulates every parameter gradient and skips the inputs' gradients,
+  // which training does not need (the same parameter gradients as backward(), bit for bit).
+  void backward_parameters(TensorRef<T, 2> dy) { main_.backward_parameters(params_, dy); }
+
   // Evaluation-mode prediction in target units (N, outputs).
   TensorRef<T, 2> predict(const Inputs& x) {
     const TensorRef<T, 2> y = forward(x, Context::evaluation());
@@ -179,10 +183,15 @@ class SocModel {
     }
 
     Inputs backward(Parameters<T>& p, TensorRef<T, 2> dy) {
-      const auto dfeatures = concat.backward_lanes(head.backward_lanes(p, kernels::to_lanes(dy, dy_lanes)));
+      const auto dfeatures = backward_head(p, dy);
       Inputs dx;
       for_each_branch([&](auto i) { std::get<i>(dx) = backward_branch<i>(p, dfeatures[i]); });
       return dx;
+    }
+
+    void backward_parameters(Parameters<T>& p, TensorRef<T, 2> dy) {
+      const auto dfeatures = backward_head(p, dy);
+      for_each_branch([&](auto i) { backward_branch_parameters<i>(p, dfeatures[i]); });
     }
 
    private:
@@ -206,6 +215,22 @@ class SocModel {
         return kernels::to_lanes(b.forward(p, std::get<I>(x), ctx), feature_lanes[I]);
     }
 
+
+    // dy (N, outputs) -> each branch's dfeatures (F_i, Np); accumulates the head's gradients
+    std::array<kernels::LaneTensor<T, 2>, branch_count> backward_head(Parameters<T>& p, TensorRef<T, 2> dy) {
+      return concat.backward_lanes(head.backward_lanes(p, kernels::to_lanes(dy, dy_lanes)));
+    }
+
+    // A branch's parameter gradients: through its backward_parameters_lanes when it has one (the
+    // standard branches), else through its backward, whose dx is then unused.
+    template <std::size_t I>
+    void backward_branch_parameters(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {
+      auto& b = std::get<I>(branches);
+      if constexpr (requires { b.backward_parameters_lanes(p, dfeatures); })
+        b.backward_parameters_lanes(p, dfeatures);
+      else
+        backward_branch<I>(p, dfeatures);
+    }
 
     template <std::size_t I>
     auto backward_branch(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dfeatures) {

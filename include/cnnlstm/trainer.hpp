@@ -212,7 +212,7 @@ class Trainer {
     const auto prediction = model_.forward(batch_.views(), Context::training(dropout_rng));
     const double loss = static_cast<double>(loss_.forward(prediction, targets_));
     if (!std::isfinite(loss)) diverged(loss);
-    model_.backward(loss_.backward());
+    model_.backward_parameters(loss_.backward());
     adam_.step(model_.parameters());
     return loss;
   }

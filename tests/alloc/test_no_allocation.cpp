@@ -138,14 +138,20 @@ TEST_CASE("after warm-up, training steps and predictions allocate nothing, with 
   Adam<float> adam(model.parameters().size(), AdamOptions{});
   MSELoss<float> loss;
   Rng rng(7);
-  const auto train_step = [&](const Batch& b) {
+  const auto train_step = [&](const Batch& b, bool input_gradients) {
     model.zero_grad();
     loss.forward(model.forward(b.inputs(), Context::training(rng)), b.y);
-    model.backward(loss.backward());
+    if (input_gradients)
+      model.backward(loss.backward());
+    else
+      model.backward_parameters(loss.backward());
     adam.step(model.parameters());
   };
   const auto run = [&] {
-    for (const Batch* b : {&b32, &b23}) train_step(*b);
+    for (const Batch* b : {&b32, &b23}) {
+      train_step(*b, false);
+      train_step(*b, true);
+    }
     for (const Batch* b : {&b1, &b32, &b4096}) model.predict(b->inputs());
   };
   for (const int threads : {1, 2}) {

@@ -28,10 +28,27 @@ TEST_CASE("a user-defined third branch passes the gradient check inside SocModel
     for (Index i = 0; i < buffer.size(); ++i) buffer.data()[i] = rng.uniform(-1.0, 1.0);
     return buffer;
   };
-  ModelProbe<Model> probe(model, {random(TensorBuffer<double, 4>({2, 3, 5, 5})), random(TensorBuffer<double, 3>({2, 4, 2})),
-                                  random(TensorBuffer<double, 2>({2, 3}))});
+  const auto x_cnn = random(TensorBuffer<double, 4>({2, 3, 5, 5}));
+  const auto x_lstm = random(TensorBuffer<double, 3>({2, 4, 2}));
+  const auto x_site = random(TensorBuffer<double, 2>({2, 3}));
+  ModelProbe<Model> probe(model, {x_cnn, x_lstm, x_site});
   const auto report = check_gradients(probe);
   INFO(report.summary());
   CHECK(report.worst_error() < 1e-6);
   CHECK(report.entries.back().name == "input x_site");
+
+  // backward_parameters reaches a branch without backward_parameters_lanes through its backward.
+  const auto gradients = [&](bool with_inputs) {
+    model.zero_grad();
+    Rng unused(1);
+    const auto y = model.forward({x_cnn.view(), x_lstm.view(), x_site.view()}, Context::training(unused));
+    TensorBuffer<double, 2> dy(y.shape());
+    for (Index i = 0; i < dy.size(); ++i) dy.data()[i] = 0.5 - 0.1 * static_cast<double>(i);
+    if (with_inputs)
+      model.backward(dy);
+    else
+      model.backward_parameters(dy);
+    return model.parameters().grads();
+  };
+  CHECK(gradients(true) == gradients(false));
 }

@@ -3,6 +3,7 @@
 #include <cnnlstm/model.hpp>
 #include <cnnlstm/model_probe.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,56 @@ void check_spec_gradients(const ModelSpec& spec, Index batch, Index years) {
       build_model<double>(spec));
 }
 
+// backward_parameters() must give backward()'s parameter gradients, bit for bit: the same
+// training forward (same dropout draws), then each backward from zeroed gradients.
+template <class Model>
+void check_parameter_only_backward(Model& model, const typename Model::Inputs& inputs) {
+  const auto gradients = [&](bool with_inputs) {
+    Rng dropout(21);
+    model.zero_grad();
+    const auto y = model.forward(inputs, Context::training(dropout));
+    TensorBuffer<float, 2> dy(y.shape());
+    for (Index i = 0; i < dy.size(); ++i) dy.data()[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+    if (with_inputs)
+      model.backward(dy);
+    else
+      model.backward_parameters(dy);
+    return model.parameters().grads();
+  };
+  const auto full = gradients(true);
+  const auto parameters_only = gradients(false);
+  CHECK(full.size() == parameters_only.size());
+  CHECK(full == parameters_only);
+  CHECK(std::any_of(full.begin(), full.end(), [](float g) { return g != 0; }));
+}
+
+template <int Rank>
+TensorBuffer<float, Rank> uniform_input(const Shape<Rank>& shape, std::uint64_t seed) {
+  Rng rng(seed);
+  TensorBuffer<float, Rank> b(shape);
+  for (Index i = 0; i < b.size(); ++i) b.data()[i] = static_cast<float>(rng.uniform(-1.0, 1.0));
+  return b;
+}
+
 }  // namespace
+
+TEST_CASE("backward_parameters gives backward's parameter gradients without the inputs' gradients") {
+  ModelSpec spec = paper_spec("CNN-LSTM_evi_lsp");
+  spec.lstm->num_layers = 2;
+  spec.lstm->dropout = 0.3;
+  auto model = std::get<CnnLstmModel<float>>(build_model<float>(spec));
+  model.initialize(5);
+  for (const Index n : {1, 7, 32}) {
+    INFO("batch " << n);
+    const auto x_cnn = uniform_input<4>({n, 10, 5, 5}, 1);
+    const auto x_lstm = uniform_input<3>({n, 10, 12}, 2);
+    check_parameter_only_backward(model, {x_cnn.view(), x_lstm.view()});
+  }
+  auto lstm_only = std::get<LstmModel<float>>(build_model<float>(paper_spec("LSTM_evi")));
+  lstm_only.initialize(6);
+  const auto series = uniform_input<3>({9, 10, 1}, 3);
+  check_parameter_only_backward(lstm_only, {series.view()});
+}
 
 TEST_CASE("CNN-LSTM_evi_lsp has the paper's tensors with PyTorch's names, shapes and order") {
   const auto model = std::get<CnnLstmModel<float>>(build_model<float>(paper_spec("CNN-LSTM_evi_lsp")));

@@ -96,24 +96,28 @@ class Conv2d {
   // Lane layout: dy (O, Ho*Wo*Np) -> dx (C, H*W*Np);
   //   dW += dy cols^T,  db += dy 1,  dcols = W^T dy,  dx = col2im(dcols)
   kernels::LaneTensor<T, 4> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 4>& dy) {
-    if (!cached_) throw UsageError(label_ + ": backward needs a training-mode forward");
-    if (dy.shape != output_shape_)
-      throw ShapeError(label_ + " backward: expected gradient " + shape_string(output_shape_) +
-                       ", got " + shape_string(dy.shape));
+    backward_parameters_lanes(p, dy);
     const kernels::ConvGeometry g = geometry();
-    const Index rows = g.taps();
-    // y[o, l] = sum_r W[o, r] cols[r, l] + b[o]  =>  dW[o, r] = sum_l dy[o, l] cols[r, l]
-    kernels::gemm_nt<T>({dy.lanes}, {cols_.view()}, p.grad(weight_), rows);
-    // db[o] = sum_l dy[o, l]: every output position of channel o adds b[o] once
-    kernels::row_sums<T>({dy.lanes}, p.grad(bias_));
     // dcols[r, l] = sum_o W[o, r] dy[o, l]; each cols entry is a copy of one input pixel (or of
     // the padding, whose gradient is dropped), so col2im adds it back onto that pixel.
-    const kernels::LaneSpan<T> dcols = dcols_.resize(rows, dy.lanes.cols);
+    const kernels::LaneSpan<T> dcols = dcols_.resize(g.taps(), dy.lanes.cols);
     kernels::gemm(weight(p).transposed(), dy.lanes, dcols);
     const kernels::LaneSpan<T> dx = kernels::resize_lanes(dx_lanes_, input_shape_);
     for (Index c = 0; c < dx.rows; ++c) std::fill_n(dx.row(c), dx.cols, T(0));
     kernels::col2im(g, dy.stride(), dcols, dx);
     return {dx, input_shape_};
+  }
+
+  // Only dW += dy cols^T and db += dy 1, for a first layer, whose input needs no gradient.
+  void backward_parameters_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 4>& dy) {
+    if (!cached_) throw UsageError(label_ + ": backward needs a training-mode forward");
+    if (dy.shape != output_shape_)
+      throw ShapeError(label_ + " backward: expected gradient " + shape_string(output_shape_) +
+                       ", got " + shape_string(dy.shape));
+    // y[o, l] = sum_r W[o, r] cols[r, l] + b[o]  =>  dW[o, r] = sum_l dy[o, l] cols[r, l]
+    kernels::gemm_nt<T>({dy.lanes}, {cols_.view()}, p.grad(weight_), geometry().taps());
+    // db[o] = sum_l dy[o, l]: every output position of channel o adds b[o] once
+    kernels::row_sums<T>({dy.lanes}, p.grad(bias_));
   }
 
  private:

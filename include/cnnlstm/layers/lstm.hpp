@@ -137,6 +137,19 @@ class LSTM {
 
   // Lane layout: dy (T*H, Np) -> dx (T*F, Np)
   kernels::LaneTensor<T, 3> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 3>& dy) {
+    backward_through_layers(p, dy, true);
+    return {dx_lanes_.view(), input_shape_};
+  }
+
+  // Only the parameter gradients, for a first layer, whose input needs no gradient.
+  void backward_parameters_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 3>& dy) {
+    backward_through_layers(p, dy, false);
+  }
+
+ private:
+  // From the top layer down: each layer's parameter gradients, then the gradient of its input
+  // (the layer below's output; the LSTM's input itself only with input_gradient).
+  void backward_through_layers(Parameters<T>& p, const kernels::LaneTensor<T, 3>& dy, bool input_gradient) {
     if (!cached_) throw UsageError(label_ + ": backward needs a training-mode forward");
     const Shape<3> expected{input_shape_[0], steps(), options_.hidden_size};
     if (dy.shape != expected)
@@ -147,6 +160,7 @@ class LSTM {
       const Layer& layer = layers_[k];
       backprop_through_time(p, layer);
       accumulate_parameter_grads(p, layer, k == 0 ? x_cache_.view() : layer_output(k - 1));
+      if (k == 0 && !input_gradient) break;
       // dX_t = W_ih^T dz_t: the gradient of the layer's input, G of the layer below
       const kernels::LaneSpan<T> dx =
           (k > 0 ? dh_seq_ : dx_lanes_).resize(steps() * layer.input_size, stride());
@@ -155,10 +169,8 @@ class LSTM {
         kernels::gemm(w_ih_t, step(dz_.view(), t, 4 * options_.hidden_size), step(dx, t, layer.input_size));
       if (k > 0 && dropping_) apply_mask(layers_[k - 1].mask.view(), dx);
     }
-    return {dx_lanes_.view(), input_shape_};
   }
 
- private:
   // One layer's parameter slots and its time-major caches, all (T*rows, Np) lane matrices.
   struct Layer {
     Index input_size = 0;
