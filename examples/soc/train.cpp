@@ -290,6 +290,10 @@ int run_train(const Arguments& args) {
   if (e.bootstrap && e.members == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
   if (!e.lower_limit.automatic && e.members == 1) throw UsageError("train: --lower-limit needs --ensemble K with K > 1");
   const LoadedData d = load_training_data(c);
+  // One calibration per ensemble, in the units of one target: several outputs would share it.
+  if (const Index outputs = d.data.y->dimension(1); e.members > 1 && outputs > 1)
+    throw UsageError("train: --ensemble calibrates the interval of one target, but " + c.y + " has " +
+                     std::to_string(outputs) + " columns: train one ensemble per column");
   output_folder(c.out);
   const auto model = cnnlstm::build_model<float>(d.spec);
   return std::visit([&](const auto& m) { return train(m, c, d, e); }, model);

@@ -52,6 +52,10 @@ grep -q '"lower_limit": 0' "$work/ens/metrics.json" && pass || fail "ensemble of
 expect 3 "lower-limit 1000 is above the target of row [0-9]+" -- "$soc" train "${common[@]}" --ensemble 2 --epochs 1 \
   --lower-limit 1000 --quiet --out "$work/limit"
 absent "$work/limit/model_1.safetensors"
+make_npy "$work/y2.npy" "(300, 2)" 600
+expect 2 "ensemble calibrates the interval of one target, but .*y2.npy has 2 columns" -- "$soc" train --x-cnn "$d/x_cnn.npy" \
+  --x-lstm "$d/x_lstm.npy" --y "$work/y2.npy" --train-index "$d/train_index.npy" --ensemble 2 --out "$work/two"
+absent "$work/two"
 expect 2 "lower-limit needs --ensemble" -- "$soc" train "${common[@]}" --lower-limit 0 --out "$work/limit"
 expect 2 "lower-limit must be a number, got 'zero'" -- "$soc" train "${common[@]}" --ensemble 2 --lower-limit zero \
   --out "$work/limit"
