@@ -4,6 +4,9 @@
 #include <cnnlstm/layers/activation.hpp>
 #include <cnnlstm/layers/dropout.hpp>
 
+#include <cmath>
+#include <limits>
+
 using namespace cnnlstm;
 
 TEST_CASE("activations compute PyTorch's values; ReLU passes no gradient at 0") {
@@ -18,6 +21,9 @@ TEST_CASE("activations compute PyTorch's values; ReLU passes no gradient at 0") 
   CHECK(r(0) == 0.0);
   CHECK(r(1) == 0.0);
   CHECK(r(3) == 2.0);
+  Tensor<double, 1> nan_input(1);
+  nan_input.setConstant(std::numeric_limits<double>::quiet_NaN());
+  CHECK(std::isnan(ReLU<double, 1>{}.forward(nan_input, ctx)(0)));  // torch.relu(nan) is nan
   Tensor<double, 1> ones(4);
   ones.setConstant(1.0);
   const auto dr = relu.backward(ones);

@@ -4,6 +4,8 @@
 #include <cnnlstm/model_probe.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -97,6 +99,22 @@ TEST_CASE("backward_parameters gives backward's parameter gradients without the 
   lstm_only.initialize(6);
   const auto series = uniform_input<3>({9, 10, 1}, 3);
   check_parameter_only_backward(lstm_only, {series.view()});
+}
+
+TEST_CASE("a NaN in a sample's covariates gives that sample a NaN prediction, never a number") {
+  auto model = std::get<CnnLstmModel<float>>(build_model<float>(paper_spec("CNN-LSTM_evi_lsp")));
+  model.initialize(8);
+  for (const Index n : {1, 5, 70}) {  // one sample, one vector of lanes, chunks
+    INFO("batch " << n);
+    auto x_cnn = uniform_input<4>({n, 10, 5, 5}, 4);
+    auto x_lstm = uniform_input<3>({n, 10, 12}, 5);
+    x_cnn(n - 1, 3, 2, 2) = std::numeric_limits<float>::quiet_NaN();
+    x_lstm(0, 4, 7) = std::numeric_limits<float>::quiet_NaN();
+    const auto y = model.predict({x_cnn.view(), x_lstm.view()});
+    CHECK(std::isnan(y(n - 1, 0)));
+    CHECK(std::isnan(y(0, 0)));
+    for (Index i = 1; i + 1 < n; ++i) CHECK(std::isfinite(y(i, 0)));
+  }
 }
 
 TEST_CASE("CNN-LSTM_evi_lsp has the paper's tensors with PyTorch's names, shapes and order") {

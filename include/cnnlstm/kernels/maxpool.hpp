@@ -15,9 +15,10 @@
 
 namespace cnnlstm::kernels {
 
-// max: PyTorch's max pooling. relu_max: ReLU then max pooling in one pass, the windows' maximum
-// taken from 0 (so NaN and values <= 0 never win, as ReLU maps them to 0); a window with nothing
-// above 0 outputs 0 and has no argmax (-1), so it passes no gradient, as ReLU's backward would.
+// max: PyTorch's max pooling. relu_max: ReLU then max pooling in one pass, the same rule from 0
+// instead of -inf (ReLU maps values <= 0 to 0 and keeps NaN, so a window with NaN outputs NaN). A
+// window with nothing above 0, or with NaN, has no argmax (-1), so it passes no gradient, as
+// ReLU's backward would (its gradient is 0 where its output is not above 0).
 enum class Pooling { max, relu_max };
 
 struct PoolGeometry {
@@ -29,9 +30,11 @@ struct PoolGeometry {
 namespace detail {
 
 template <class T>
-bool takes_max(T v, T best) { return (v > best) | std::isnan(v); }  // no branch
+bool is_nan(T v) { return std::isnan(v); }
 template <class T>
-auto takes_max(const Lanes<T>& v, const Lanes<T>& best) { return (v > best) || xsimd::isnan(v); }
+auto is_nan(const Lanes<T>& v) { return xsimd::isnan(v); }
+template <class V>
+auto takes_max(const V& v, const V& best) { return (v > best) | is_nan(v); }  // no branch
 template <class T>
 T pick(bool take, T a, T b) { return take ? a : b; }
 template <class T, class Mask>
@@ -71,13 +74,11 @@ void pool_windows(const PoolGeometry& g, Index np, const LaneView<T>& x, const L
       for (Index i = 0; i < k; ++i)
         for (Index j = 0; j < k; ++j) {
           const V v = load_value<V>(window + (i * width + j) * np);
-          const auto take = [&] {
-            if constexpr (relu) return v > best;
-            else return takes_max(v, best);
-          }();
+          const auto take = takes_max(v, best);
           best = pick(take, v, best);
           if constexpr (WithArgmax) at = pick(take, V(static_cast<T>(i * k + j)), at);
         }
+      if constexpr (relu && WithArgmax) at = pick(is_nan(best), V(T(-1)), at);
       store_value(y.row(c) + out + n, best);
       if constexpr (WithArgmax) store_value(argmax + c * y.ld + out + n, at);
     }
@@ -97,8 +98,7 @@ void window_backward(const PoolGeometry& g, Index np, const T* dy, const T* argm
 }
 
 // The windows of one sample without argmax (evaluation): the maximum and a NaN flag kept apart,
-// which compiles without branches; a window with a NaN gives NaN, as PyTorch's rule does (max),
-// or is ignored (relu_max).
+// which compiles without branches; a window with a NaN gives NaN, as PyTorch's rule does.
 template <Pooling P, class T>
 void pool_one_sample(const PoolGeometry& g, const LaneView<T>& x, const LaneSpan<T>& y) {
   const Index k = g.kernel, s = g.stride, width = g.width, out_width = g.out_width;
@@ -114,8 +114,7 @@ void pool_one_sample(const PoolGeometry& g, const LaneView<T>& x, const LaneSpan
             best = v > best ? v : best;
             nan |= v != v;
           }
-        y.row(c)[oh * out_width + ow] =
-            P == Pooling::max && nan ? std::numeric_limits<T>::quiet_NaN() : best;
+        y.row(c)[oh * out_width + ow] = nan ? std::numeric_limits<T>::quiet_NaN() : best;
       }
 }
 

@@ -17,7 +17,7 @@ struct ReluFunction {
   static constexpr const char* name = "ReLU";
   template <class T>
   static kernels::Lanes<T> value(const kernels::Lanes<T>& x) {
-    return xsimd::select(x > T(0), x, kernels::Lanes<T>(T(0)));
+    return xsimd::select(x <= T(0), kernels::Lanes<T>(T(0)), x);  // NaN stays NaN, as in torch.relu
   }
   template <class T>
   static kernels::Lanes<T> gradient(const kernels::Lanes<T>& dy, const kernels::Lanes<T>& y) {
