@@ -215,7 +215,6 @@ class SocModel {
         return kernels::to_lanes(b.forward(p, std::get<I>(x), ctx), feature_lanes[I]);
     }
 
-
     // dy (N, outputs) -> each branch's dfeatures (F_i, Np); accumulates the head's gradients
     std::array<kernels::LaneTensor<T, 2>, branch_count> backward_head(Parameters<T>& p, TensorRef<T, 2> dy) {
       return concat.backward_lanes(head.backward_lanes(p, kernels::to_lanes(dy, dy_lanes)));

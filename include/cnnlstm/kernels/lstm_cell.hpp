@@ -34,8 +34,7 @@ namespace detail {
 // The cell on one vector of each gate's pre-activation at element e (n lanes of it matter).
 template <bool KeepForBackward, class T, class Count>
 void cell_update(Lanes<T> z_i, Lanes<T> z_f, Lanes<T> z_g, Lanes<T> z_o, GateBlocks<T*> gates, Index e,
-                 Count n,
-                 const T* c_prev, T* c, T* tanh_c, T* h) {
+                 Count n, const T* c_prev, T* c, T* tanh_c, T* h) {
   const Lanes<T> i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_g), o = sigmoid(z_o);
   const Lanes<T> c_new = c_prev ? xsimd::fma(f, load_lanes(c_prev + e, n), i * g) : i * g;
   const Lanes<T> tc = tanh(c_new);
