@@ -91,12 +91,12 @@ TEST_CASE("AtomicFile reports a folder it cannot create files in") {
 TEST_CASE("AtomicFile reports a failed rename and removes its temporary") {
   TempDir dir;
   const std::string path = dir.file("taken");
-  std::filesystem::create_directory(path);
-  write_bytes(dir.file("taken/inside"), "x");
   check_error<IoError>(
       [&] {
         AtomicFile file(path);
         file.write("data", 4);
+        std::filesystem::create_directory(path);  // appears while the file is written
+        write_bytes(dir.file("taken/inside"), "x");
         file.commit();
       },
       {"rename", path, "Is a directory"});
