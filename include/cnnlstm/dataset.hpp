@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -85,11 +86,27 @@ Shape<4> padded_shape(const std::array<Index, Rank>& s) {
 
 }  // namespace detail
 
-// Target columns of a sample table (N, columns), in the table's row order.
+// Site ids of a table's `id` column must be unique: an id twice is a table joined or pasted
+// wrongly, whose rows then cannot be the arrays' rows.
+inline void require_unique_ids(const CsvTable& table, const std::string& path) {
+  if (!table.has_column("id")) return;
+  const auto ids = table.text("id");
+  std::map<std::string, std::size_t> first_row;
+  for (std::size_t r = 0; r < ids.size(); ++r)
+    if (const auto [it, fresh] = first_row.emplace(ids[r], r); !fresh)
+      throw DataError(path + ": site id '" + ids[r] + "' is on line " + std::to_string(table.line_of_row(it->second)) +
+                      " and on line " + std::to_string(table.line_of_row(r)) + "; each row must be one site");
+}
+
+// Target columns of a sample table (N, columns), in the table's row order: row i of the table is
+// row i of the arrays. The arrays carry no site ids, so the table's `id` column cannot be matched
+// against them; it is only checked to name each site once (require_unique_ids). Keep the table
+// in the arrays' row order (soc simulate writes both so).
 template <class T>
 Tensor<T, 2> targets_from_csv(const std::string& path, const std::vector<std::string>& columns) {
   if (columns.empty()) throw ConfigError(path + ": no target columns were named");
   const CsvTable table = CsvTable::read(path);
+  require_unique_ids(table, path);
   Tensor<T, 2> y(static_cast<Index>(table.rows()), static_cast<Index>(columns.size()));
   for (std::size_t k = 0; k < columns.size(); ++k) {
     const auto values = table.numbers(columns[k]);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,42 @@ inline std::string closest_match(const std::string& word, const std::vector<std:
     }
   }
   return best;
+}
+
+// Parses JSON text, refusing a key given twice in one object: nlohmann keeps the last value
+// silently, so {"lr": 0.001, "lr": 10} would train with 10 while the file seems to say 0.001.
+// Errors are ConfigErrors prefixed `where`, naming the key with its path ("model.lstm.layers").
+inline nlohmann::json parse_json_strict(const std::string& text, const std::string& where) {
+  struct Level {
+    std::set<std::string> keys;
+    std::string key;  // the last key seen at this level, for the path of nested objects
+  };
+  std::vector<Level> levels;
+  std::string duplicate;
+  const auto path = [&](const std::string& key) {
+    std::string p;
+    for (std::size_t i = 0; i + 1 < levels.size(); ++i) p += levels[i].key + ".";
+    return p + key;
+  };
+  const auto note = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) levels.emplace_back();
+    if (event == Event::object_end && !levels.empty()) levels.pop_back();
+    if (event == Event::key && !levels.empty()) {
+      const auto key = parsed.get<std::string>();
+      if (!levels.back().keys.insert(key).second && duplicate.empty()) duplicate = path(key);
+      levels.back().key = key;
+    }
+    return true;
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, note);
+  } catch (const nlohmann::json::exception& e) {  // syntax, or a number out of range (1e999)
+    throw ConfigError(where + ": not valid JSON: " + e.what());
+  }
+  if (!duplicate.empty()) throw ConfigError(where + ": key \"" + duplicate + "\" is given twice");
+  return j;
 }
 
 // Reads the fields of one JSON object; finish() rejects keys nobody asked for.

@@ -2,9 +2,14 @@
 // A sample table in CSV: a header row naming the columns, then one row per sampling site, e.g.
 //   id,x,y,soc
 //   17,512375.0,4398625.0,12.4
-// Fields may be quoted ("a, b" and "" for a quote). Columns are picked by name; numbers must
-// parse completely and be finite, or the error names the file, line and column.
+// Fields may be quoted ("a, b" and "" for a quote). The separator is the comma, or the semicolon
+// (or tab) when the header row holds no comma but one of those, as spreadsheets write in locales
+// with a decimal comma. Columns are picked by name. Spaces around a field are not part of it, on
+// either side. Numbers are decimal, optionally signed, with an exponent, finite and within the
+// range of a double; anything else (0x10, 0x1p4, 12,5, 1e400, nan) is an error naming the file,
+// line and column.
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -28,6 +33,7 @@ class CsvTable {
       ++line_number;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
+      if (table.header_.empty()) table.separator_ = separator_of(line);
       auto fields = table.split(line, line_number);
       if (table.header_.empty()) {
         table.header_ = std::move(fields);
@@ -36,7 +42,7 @@ class CsvTable {
       }
       if (fields.size() != table.header_.size())
         throw FormatError(path + ": line " + std::to_string(line_number) + " has " + std::to_string(fields.size()) +
-                          " fields, the header has " + std::to_string(table.header_.size()));
+                          " fields, the header has " + std::to_string(table.header_.size()) + table.separator_hint(line));
       table.rows_.push_back(std::move(fields));
       table.lines_.push_back(line_number);
     }
@@ -45,6 +51,8 @@ class CsvTable {
   }
 
   const std::vector<std::string>& header() const { return header_; }
+  char separator() const { return separator_; }
+  std::size_t line_of_row(std::size_t row) const { return lines_[row]; }
   std::size_t rows() const { return rows_.size(); }
   bool has_column(const std::string& name) const { return index_of(name) < header_.size(); }
 
@@ -60,12 +68,31 @@ class CsvTable {
   std::vector<std::string> text(const std::string& column) const {
     const std::size_t c = require_column(column);
     std::vector<std::string> out;
-    for (const auto& row : rows_) out.push_back(row[c]);
+    for (const auto& row : rows_) out.push_back(trim(row[c]));
     return out;
   }
 
  private:
   explicit CsvTable(std::string path) : path_(std::move(path)) {}
+
+  // Characters outside quotes: the separator is what the header uses.
+  static char separator_of(const std::string& header) {
+    bool quoted = false, semicolon = false, tab = false;
+    for (const char ch : header) {
+      if (ch == '"') quoted = !quoted;
+      if (quoted) continue;
+      if (ch == ',') return ',';
+      semicolon = semicolon || ch == ';';
+      tab = tab || ch == '\t';
+    }
+    return semicolon ? ';' : tab ? '\t' : ',';
+  }
+
+  static std::string trim(const std::string& field) {
+    const auto first = field.find_first_not_of(" \t");
+    if (first == std::string::npos) return "";
+    return field.substr(first, field.find_last_not_of(" \t") - first + 1);
+  }
 
   std::vector<std::string> split(const std::string& line, std::size_t line_number) const {
     std::vector<std::string> fields(1);
@@ -83,7 +110,7 @@ class CsvTable {
         }
       } else if (ch == '"' && fields.back().empty()) {
         quoted = true;
-      } else if (ch == ',') {
+      } else if (ch == separator_) {
         fields.emplace_back();
       } else {
         fields.back() += ch;
@@ -93,7 +120,8 @@ class CsvTable {
     return fields;
   }
 
-  void check_header(std::size_t line_number) const {
+  void check_header(std::size_t line_number) {
+    for (auto& name : header_) name = trim(name);
     for (std::size_t i = 0; i < header_.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (header_[i] == header_[j])
@@ -117,23 +145,50 @@ class CsvTable {
   }
 
   double parse_number(const std::string& field, std::size_t row, const std::string& column) const {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(field, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
     const std::string where = path_ + ": line " + std::to_string(lines_[row]) + ", column '" + column + "'";
-    if (used == 0 || used != field.size()) throw DataError(where + ": '" + field + "' is not a number");
-    if (!std::isfinite(v)) throw DataError(where + ": " + field + " is not a finite number");
+    const std::string text = trim(field);
+    const char* begin = text.data();
+    const char* const end = begin + text.size();
+    if (text.size() > 1 && text[0] == '+' && text[1] != '-') ++begin;  // from_chars reads '-' only
+    double v = 0;
+    // chars_format::general: decimal with an optional exponent, never hexadecimal (which
+    // std::stod would read: "0x10" as 16).
+    const auto [stop, error] = std::from_chars(begin, end, v, std::chars_format::general);
+    if (error == std::errc::result_out_of_range)
+      throw DataError(where + ": " + text + " is out of the range of a double (magnitudes from about 2.2e-308 to 1.8e308)");
+    if (error != std::errc() || stop != end || begin == end)
+      throw DataError(where + ": '" + field + "' is not a number" + number_hint(text));
+    if (!std::isfinite(v)) throw DataError(where + ": " + text + " is not a finite number");
     return v;
+  }
+
+  // A row whose fields do not match the header's: say so when it looks separated by another
+  // character than the header.
+  std::string separator_hint(const std::string& line) const {
+    for (const char other : {';', '\t', ','})
+      if (other != separator_ && line.find(other) != std::string::npos && line.find(separator_) == std::string::npos)
+        return std::string(" (the separator looks like '") + (other == '\t' ? "\\t" : std::string(1, other)) +
+               "' on this line, but the header row uses '" + (separator_ == '\t' ? "\\t" : std::string(1, separator_)) + "')";
+    return "";
+  }
+
+  // Why a field a person meant as a number is not read as one.
+  std::string number_hint(const std::string& text) const {
+    if (text.starts_with("0x") || text.starts_with("0X") || text.starts_with("-0x") || text.starts_with("+0x"))
+      return " (hexadecimal numbers are not read; write it in decimal)";
+    if (const auto comma = text.find(','); comma != std::string::npos && separator_ != ',') {
+      std::string pointed = text;
+      pointed[comma] = '.';
+      return " (a decimal comma? write it with a point: " + pointed + ")";
+    }
+    return "";
   }
 
   std::string path_;
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
   std::vector<std::size_t> lines_;  // file line of each row, for messages
+  char separator_ = ',';
 };
 
 }  // namespace cnnlstm
