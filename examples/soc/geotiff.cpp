@@ -3,6 +3,8 @@
 #include "geotiff.hpp"
 
 #include <cnnlstm/errors.hpp>
+#include <cnnlstm/io/atomic_file.hpp>
+#include <cnnlstm/io/temporary_files.hpp>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -19,7 +21,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <sstream>
 #include <utility>
 
@@ -70,30 +71,40 @@ std::string projection_name(const std::string& wkt) {
   return wkt.substr(quote + 1, wkt.find('"', quote + 1) - quote - 1);
 }
 
-// "<folder>/.<name>.tmp-<random>.<ext>": GDAL creates it, we rename it.
-std::string temporary_name(const std::string& destination) {
-  const std::filesystem::path path(destination);
-  const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  std::random_device random;
+// A free "<folder>/.<name>.tmp-<pid>-<random>.<ext>" (temporary_files.hpp), after removing the
+// ones killed runs left for the same destination: GDAL creates it, we rename it.
+std::string free_temporary_name(const std::string& destination) {
+  cnnlstm::check_replaceable(destination);
+  cnnlstm::remove_stale_temporaries(destination);
+  const std::string extension = std::filesystem::path(destination).extension().string();
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string name = ".";  // built with += : GCC 12 warns falsely on "." + std::string (bug 105329)
-    name += path.filename().string();
-    name += ".tmp-" + std::to_string(random()) + path.extension().string();
-    const auto candidate = folder / name;
-    if (!std::filesystem::exists(candidate)) return candidate.string();
+    std::string candidate = cnnlstm::temporary_name(destination, extension);
+    if (!std::filesystem::exists(candidate)) return candidate;
   }
   throw cnnlstm::IoError("cannot find a free temporary name for '" + destination + "'");
 }
 
-// Flushes a closed file to disk and renames it over the destination.
+// Flushes a closed file to disk and renames it over the destination; on failure the temporary
+// is removed, so the destination keeps its old content and nothing is left beside it.
 void put_in_place(const std::string& temporary, const std::string& destination) {
   const int fd = ::open(temporary.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
   }
-  if (std::rename(temporary.c_str(), destination.c_str()) != 0)
-    throw cnnlstm::IoError("cannot rename '" + temporary + "' to '" + destination + "': " + std::strerror(errno));
+  if (std::rename(temporary.c_str(), destination.c_str()) != 0) {
+    const int error = errno;
+    std::remove(temporary.c_str());
+    throw cnnlstm::IoError("cannot rename '" + temporary + "' to '" + destination + "': " + std::strerror(error));
+  }
+}
+
+// The system's reason when a file cannot be opened (no permission, too many open files), which
+// GDAL reports only as "cannot open it as a raster": an IoError, not a complaint about the data.
+void require_readable(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw cnnlstm::os_error("open", path, errno);
+  ::close(fd);
 }
 
 void check_rect(const PixelRect& rect, const RasterSize& size, const std::string& path) {
@@ -137,8 +148,11 @@ RasterReader::RasterReader(const std::string& path) : path_(path) {
   start_gdal();
   std::error_code error;
   if (!std::filesystem::exists(path, error)) throw cnnlstm::IoError("cannot read '" + path + "': no such file");
+  require_readable(path);
   CPLErrorReset();
+  errno = 0;
   dataset_ = GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr);
+  if (!dataset_ && (errno == EMFILE || errno == ENFILE)) throw cnnlstm::os_error("open", path, errno);
   if (!dataset_) throw cnnlstm::FormatError(path + ": GDAL cannot open it as a raster: " + gdal_message());
   grid_.size = {GDALGetRasterYSize(dataset_), GDALGetRasterXSize(dataset_)};
   if (GDALGetGeoTransform(dataset_, grid_.geotransform.data()) != CE_None) grid_.geotransform = {0, 1, 0, 0, 0, 1};
@@ -203,7 +217,7 @@ void RasterReader::read_overview(Index band, Index rows, Index cols, float* out)
 
 GeoTiffWriter::GeoTiffWriter(std::string path, const GeoGrid& grid, const std::vector<std::string>& band_names,
                              std::optional<double> nodata, GeoTiffLayout layout)
-    : path_(std::move(path)), temporary_(temporary_name(path_)), bands_(static_cast<Index>(band_names.size())) {
+    : path_(std::move(path)), temporary_(free_temporary_name(path_)), registration_(temporary_), bands_(static_cast<Index>(band_names.size())) {
   start_gdal();
   GDALDriverH driver = GDALGetDriverByName("GTiff");
   if (!driver) throw cnnlstm::IoError("GDAL has no GTiff driver");
@@ -261,6 +275,7 @@ void GeoTiffWriter::commit() {
     throw cnnlstm::IoError("cannot finish writing '" + path_ + "': " + message);
   }
   put_in_place(temporary_, path_);
+  registration_.release();
 }
 
 // ---- PNG ----------------------------------------------------------------------------------
@@ -274,7 +289,8 @@ void write_png(const std::string& path, Index rows, Index cols, const std::vecto
   CPLErr err = GDALDatasetRasterIO(image, GF_Write, 0, 0, to_int(cols), to_int(rows),
                                    const_cast<unsigned char*>(rgb.data()), to_int(cols), to_int(rows), GDT_Byte, 3,
                                    const_cast<int*>(band_map), 3, 3 * to_int(cols), 1);
-  const std::string temporary = temporary_name(path);
+  const std::string temporary = free_temporary_name(path);
+  const cnnlstm::TemporaryRegistration registration(temporary);
   CPLErrorReset();
   GDALDatasetH file = err == CE_None ? GDALCreateCopy(png, temporary.c_str(), image, FALSE, nullptr, nullptr, nullptr) : nullptr;
   GDALClose(image);

@@ -4,6 +4,7 @@
 // (GDAL writes a temporary file in the destination's folder; commit() renames it into place).
 // GDAL's messages are collected, not printed: failures are cnnlstm errors naming the file.
 
+#include <cnnlstm/io/temporary_files.hpp>
 #include <cnnlstm/raster_window.hpp>
 
 #include <array>
@@ -85,6 +86,7 @@ class GeoTiffWriter {
 
  private:
   std::string path_, temporary_;
+  cnnlstm::TemporaryRegistration registration_;  // removed on SIGINT, SIGTERM, SIGHUP until committed
   void* dataset_ = nullptr;  // GDALDatasetH
   Index bands_ = 0;
 };

@@ -3,6 +3,8 @@
 // chart DIR/importance.svg.
 
 #include "commands.hpp"
+#include "output_guard.hpp"
+#include "training_record.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/importance.hpp>
@@ -10,15 +12,40 @@
 namespace soc {
 namespace {
 
-// Names from soc simulate's covariates.json when it is given; generic names otherwise.
-std::pair<std::vector<std::string>, std::vector<std::string>> covariate_names(const CommandLine& cl) {
+using Names = std::vector<std::string>;
+
+// `names` must name every one of `count` things; a list of another length would label the bars
+// with the wrong covariates.
+void require_count(const Names& names, Index count, const std::string& file, const std::string& key, const std::string& what) {
+  if (!names.empty() && static_cast<Index>(names.size()) != count)
+    throw cnnlstm::ShapeError(file + ": \"" + key + "\" has " + std::to_string(names.size()) + " names, but " + what + " has " +
+                              std::to_string(count));
+}
+
+// Names from soc simulate's covariates.json when it is given; generic names otherwise. The
+// feature names are those of the series file's columns (all 12 for a file that serves an _evi or
+// _lsp model too): the model's own columns are picked from them as from the array.
+// `series_columns` is the number of columns of the series file (before the model's were picked).
+std::pair<Names, Names> covariate_names(const CommandLine& cl, const cnnlstm::SoilData<float>& data, Index series_columns,
+                                        const cnnlstm::ModelSpec& spec) {
   if (!cl.has("names")) return {};
-  const auto j = read_json_file(cl.text("names"));
+  const std::string file = cl.text("names");
+  const auto j = read_json_file(file);
+  Names channels, features;
   try {
-    return {j.value("x_cnn_channels", std::vector<std::string>{}), j.value("x_lstm_features", std::vector<std::string>{})};
+    channels = j.value("x_cnn_channels", Names{});
+    features = j.value("x_lstm_features", Names{});
   } catch (const nlohmann::json::exception& e) {
-    throw cnnlstm::ConfigError(cl.text("names") + ": expected lists \"x_cnn_channels\" and \"x_lstm_features\": " + e.what());
+    throw cnnlstm::ConfigError(file + ": expected lists \"x_cnn_channels\" and \"x_lstm_features\": " + e.what());
   }
+  if (!spec.cnn) channels.clear();
+  else require_count(channels, data.x_cnn->dimension(1), file, "x_cnn_channels", cl.text("x-cnn") + " (channels)");
+  if (!spec.lstm) return {channels, {}};
+  const Index have = series_columns, wanted = spec.lstm->input_size;
+  require_count(features, have, file, "x_lstm_features", cl.text("x-lstm") + " (series features)");
+  if (features.empty() || have == wanted) return {channels, features};
+  const auto first = features.begin() + cnnlstm::first_series_feature(have, wanted);
+  return {channels, Names(first, first + wanted)};
 }
 
 }  // namespace
@@ -35,13 +62,17 @@ int run_importance(const Arguments& args) {
                   {"seed", "N", "seed of the shuffles (default 314)"},
                   {"out", "DIR", "output folder"}});
   if (!cl.parse(args)) return 0;
-  const std::string dir = output_folder(cl.required("out"));
   const std::string model_path = cl.required("model"), x_cnn = cl.text("x-cnn"), x_lstm = cl.text("x-lstm");
+  const std::string dir = output_folder(cl.required("out"));
+  check_outputs({{dir + "/importance.csv", "--out"}, {dir + "/importance.json", "--out"}, {dir + "/importance.svg", "--out"}},
+                {model_path, x_cnn, x_lstm, cl.text("y"), cl.text("index"), cl.text("names")});
   auto loaded = cnnlstm::load_model<float>(model_path);
   auto data = cnnlstm::load_soil_data<float>({loaded.spec.cnn ? x_cnn : "", loaded.spec.lstm ? x_lstm : "", cl.required("y")});
+  if (data.x_lstm) check_trained_years(loaded, model_path, data.x_lstm->dimension(1), x_lstm);
+  const Index series_columns = data.x_lstm ? data.x_lstm->dimension(2) : 0;
   cnnlstm::fit_data_to_spec(data, loaded.spec, x_lstm);
+  const auto [channels, features] = covariate_names(cl, data, series_columns, loaded.spec);
   if (cl.has("index")) data = cnnlstm::select_rows(data, cnnlstm::load_index_file(cl.text("index"), data.rows));
-  const auto [channels, features] = covariate_names(cl);
   const Index repeats = cl.integer("repeats", 1, 10'000).value_or(5);
   const auto seed = static_cast<std::uint64_t>(cl.integer("seed", 0, std::numeric_limits<long long>::max()).value_or(314));
   const auto importance = std::visit(

@@ -4,6 +4,7 @@
 // configuration, 3 bad data or file content, 4 a file could not be read or written.
 
 #include <cnnlstm/errors.hpp>
+#include <cnnlstm/io/temporary_files.hpp>
 
 #include <iostream>
 #include <map>
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const soc::Arguments args(argv + 2, argv + argc);
+  cnnlstm::install_temporary_cleanup();  // Ctrl-C, kill or a closed terminal leaves no temporary file
   try {
     return dispatch(argv[1], args);
   } catch (const cnnlstm::ConfigError& e) {

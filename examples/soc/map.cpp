@@ -40,8 +40,8 @@ int run_map(const Arguments& args) {
                   {"series", "FILE...", "one file per series feature (EVI first), one band per year", true},
                   {"out", "FILE", "the map (.tif), written to a temporary name and renamed when complete"},
                   {"edge", "MODE", "windows crossing the raster's edge: 'nodata' (default) or 'reflect'"},
-                  {"block", "N", "pixels per side of a block, a multiple of 16 and the map's tile size (default 256)"},
-                  {"output", "K", "which model output to map (default 0)"},
+                  {"block", "N", "pixels per side of a block and of the map's tiles: a multiple of 16 in [16, 4096] (default 256)"},
+                  {"output", "K", "which output of a model with several outputs to map, from 0 (default 0)"},
                   {"threads", "N", "OpenMP threads (0: default)"},
                   {"quicklook", "FILE", "also write a PNG picture of band 1 with a colour bar"},
                   {"legend", "TEXT", "title of the quick-look (default \"SOC (g/kg)\")"},
@@ -54,7 +54,7 @@ int run_map(const Arguments& args) {
   o.series = cl.all("series");
   o.out = cl.required("out");
   o.edge = cnnlstm::edge_mode_from_string(cl.text("edge", "nodata"));
-  o.block = cl.integer("block", 16, 16384).value_or(256);
+  o.block = cl.integer("block", 16, max_block).value_or(256);
   o.output = cl.integer("output", 0, 1'000'000).value_or(0);
   o.quicklook = cl.text("quicklook");
   o.legend = cl.text("legend", o.legend);
@@ -67,6 +67,12 @@ int run_map(const Arguments& args) {
   std::fprintf(stderr, "soc map: reading %.2f s and predicting %.2f s (summed over threads), writing %.2f s\n",
                s.read_seconds, s.predict_seconds, s.write_seconds);
   if (!o.quicklook.empty()) std::fprintf(stderr, "soc map: quick-look -> %s\n", o.quicklook.c_str());
+  if (s.predicted == 0)
+    std::fprintf(stderr,
+                 "soc map: WARNING: every pixel of %s is nodata: no window lay wholly inside the rasters' valid pixels "
+                 "(check the inputs' nodata values and NaNs, the raster size against the model's window, and --edge; "
+                 "docs/mapping.md, section 4)\n",
+                 o.out.c_str());
   return 0;
 }
 

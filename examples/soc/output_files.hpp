@@ -3,6 +3,7 @@
 // temporary name in the destination folder and renamed into place, so no reader ever sees half a file.
 
 #include <cnnlstm/io/atomic_file.hpp>
+#include <cnnlstm/json_reader.hpp>
 #include <cnnlstm/metrics.hpp>
 
 #include <nlohmann/json.hpp>
@@ -26,11 +27,7 @@ inline nlohmann::json read_json_file(const std::string& path) {
   if (!in) throw cnnlstm::IoError("cannot read '" + path + "': " + std::strerror(errno));
   std::stringstream text;
   text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    throw cnnlstm::ConfigError(path + ": not valid JSON: " + e.what());
-  }
+  return cnnlstm::parse_json_strict(text.str(), path);
 }
 
 // A folder for outputs, created if needed.

@@ -2,6 +2,8 @@
 // soc evaluate: metrics of a model on given data (and rows).
 
 #include "commands.hpp"
+#include "output_guard.hpp"
+#include "training_record.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/ensemble.hpp>
@@ -33,8 +35,16 @@ ModelsAndData load_models_and_data(const CommandLine& cl, const std::string& y, 
   if (spec.cnn && x_cnn.empty()) throw UsageError("the " + spec.variant_name() + " model reads static covariate patches: give --x-cnn");
   if (spec.lstm && x_lstm.empty()) throw UsageError("the " + spec.variant_name() + " model reads yearly series: give --x-lstm");
   m.data = cnnlstm::load_soil_data<float>({spec.cnn ? x_cnn : "", spec.lstm ? x_lstm : "", y}, policy);
+  if (m.data.x_lstm) check_trained_years(m.ensemble.members, model_paths, m.data.x_lstm->dimension(1), x_lstm);
   cnnlstm::fit_data_to_spec(m.data, spec, x_lstm);
   return m;
+}
+
+// Every file the command reads, for check_outputs.
+std::vector<std::string> input_files(const CommandLine& cl) {
+  std::vector<std::string> files = cl.all("model");
+  for (const char* flag : {"x-cnn", "x-lstm", "y", "index"}) files.push_back(cl.text(flag));
+  return files;
 }
 
 // Predictions of every member at the rows: one (rows, outputs) matrix per member.
@@ -124,6 +134,7 @@ int run_predict(const Arguments& args) {
   const std::string mode = cl.text("nodata", "error");
   if (mode != "error" && mode != "propagate") throw UsageError("predict: --nodata must be 'error' or 'propagate', got '" + mode + "'");
   if (!out.ends_with(".npy") && !out.ends_with(".csv")) throw UsageError("predict: --out must end in .npy or .csv, got '" + out + "'");
+  check_outputs({{out, "--out"}}, input_files(cl));
   if (auto t = cl.integer("threads", 0, 4096); t && *t > 0) omp_set_num_threads(static_cast<int>(*t));
   auto m = load_models_and_data(cl, "", mode == "propagate" ? cnnlstm::NodataPolicy::propagate : cnnlstm::NodataPolicy::reject);
   Rows usable, missing;
@@ -147,6 +158,7 @@ int run_evaluate(const Arguments& args) {
                   {"index", "FILE", "rows to evaluate (default: all)"},
                   {"out", "FILE", "also write the metrics to this JSON file"}});
   if (!cl.parse(args)) return 0;
+  if (cl.has("out")) check_outputs({{cl.text("out"), "--out"}}, input_files(cl));
   auto m = load_models_and_data(cl, cl.required("y"), cnnlstm::NodataPolicy::reject);
   const Rows rows = cl.has("index") ? cnnlstm::load_index_file(cl.text("index"), m.data.rows) : cnnlstm::all_rows(m.data.rows);
   const auto members = predict_members(m, rows);

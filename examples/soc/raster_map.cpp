@@ -6,18 +6,22 @@
 #include "raster_map.hpp"
 
 #include "geotiff.hpp"
+#include "output_guard.hpp"
 #include "quicklook.hpp"
+#include "training_record.hpp"
 
 #include <cnnlstm/dataset.hpp>
 #include <cnnlstm/ensemble.hpp>
 
 #include <omp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <optional>
@@ -75,15 +79,35 @@ void check_grids(const MapInputs& in) {
                                " (every input must cover the same pixels: same size, geotransform and projection)");
 }
 
-// The number of years the model was trained on, from its metadata (0 if not recorded).
-Index trained_years(const LoadedModel<float>& model) {
-  const auto it = model.metadata.find("training");
-  if (it == model.metadata.end()) return 0;
-  try {
-    const auto j = nlohmann::json::parse(it->second);
-    return j.at("data").at("x_lstm").at(0).get<Index>();
-  } catch (const nlohmann::json::exception&) {
-    return 0;
+// Both rasters name their bands, with the same names in the same order.
+bool same_band_names(const RasterReader& a, const RasterReader& b) {
+  if (a.bands() != b.bands()) return false;
+  bool named = false;
+  for (Index k = 0; k < a.bands(); ++k) {
+    const std::string name = a.description(k);
+    if (name != b.description(k)) return false;
+    named = named || !name.empty();
+  }
+  return named;
+}
+
+// Refuses series files that cannot be the model's features: one file given twice, or the static
+// stack given as a series (its bands are covariates, not years; it would pass every band count
+// check when it has as many bands as there are years). Distinct series files in another order
+// than at training cannot be told apart: the training record names no features yet.
+void check_series_files(const MapInputs& in) {
+  for (std::size_t i = 0; i < in.series.size(); ++i) {
+    const std::string& path = in.series[i].path();
+    for (std::size_t j = 0; j < i; ++j)
+      if (same_file(path, in.series[j].path()))
+        throw cnnlstm::DataError(path + ": given twice in --series (also as " + in.series[j].path() +
+                                 "); each series feature has its own file");
+    if (!in.statics) continue;
+    if (same_file(path, in.statics->path()))
+      throw cnnlstm::DataError(path + ": the --static stack is given as a series file; a series file has one band per year");
+    if (same_band_names(in.series[i], *in.statics))
+      throw cnnlstm::DataError(path + ": its bands have the names of the --static stack's (" + in.statics->description(0) +
+                               ", ...): it is a static stack, not a series with one band per year");
   }
 }
 
@@ -99,11 +123,7 @@ void check_series(const MapInputs& in, const std::vector<LoadedModel<float>>& mo
     throw cnnlstm::ShapeError(paths.front() + ": the model reads " + std::to_string(wanted) + " series features per year, " +
                               std::to_string(features) + " series files were given (give " + std::to_string(wanted) +
                               ", or 12 in the paper's order, EVI first)");
-  for (std::size_t m = 0; m < models.size(); ++m) {
-    if (const Index years = trained_years(models[m]); years > 0 && years != in.years)
-      throw cnnlstm::ShapeError(paths[m] + ": the model was trained on " + std::to_string(years) +
-                                " years of series, the series files have " + std::to_string(in.years) + " bands");
-  }
+  check_trained_years(models, paths, in.years, "each series file");
 }
 
 MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>& models, const ModelNeeds& needs) {
@@ -123,6 +143,7 @@ MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>
   if (needs.series_features > 0) {
     for (const auto& path : o.series) in.series.emplace_back(path);
     in.years = in.series.front().bands();
+    check_series_files(in);
     check_series(in, models, needs, o.models);
   }
   check_grids(in);
@@ -269,9 +290,9 @@ class MapProgress {
   int last_tenth_ = 0;
 };
 
-std::vector<Worker> make_workers(const MapOptions& o, const MapInputs& in, const std::vector<LoadedModel<float>>& models,
-                                 std::size_t bands) {
-  std::vector<Worker> workers(static_cast<std::size_t>(omp_get_max_threads()));
+std::vector<Worker> make_workers(int threads, const MapOptions& o, const MapInputs& in,
+                                 const std::vector<LoadedModel<float>>& models, std::size_t bands) {
+  std::vector<Worker> workers(static_cast<std::size_t>(threads));
   for (Worker& w : workers) {
     if (in.statics) w.statics.emplace(o.statics);
     for (const RasterReader& r : in.series) w.series.emplace_back(r.path());
@@ -281,15 +302,51 @@ std::vector<Worker> make_workers(const MapOptions& o, const MapInputs& in, const
   return workers;
 }
 
+// The descriptors this process has open now (Linux lists them in /proc/self/fd).
+Index open_descriptors() {
+  std::error_code error;
+  Index count = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", error), end; !error && it != end; it.increment(error)) ++count;
+  return error || count == 0 ? 64 : count;  // unknown: assume a generous number
+}
+
+// Map threads: at most one per block, and no more than the open-file limit (ulimit -n) allows, as
+// every thread opens each input raster itself (GDAL handles are not shared between threads).
+int map_threads(std::size_t blocks, Index rasters_per_thread) {
+  const int wanted = omp_get_max_threads();
+  int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(wanted), std::max<std::size_t>(1, blocks)));
+  rlimit limit{};
+  if (rasters_per_thread == 0 || ::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return threads;
+  constexpr Index reserve = 16;  // the map, the quick-look, GDAL's own files
+  const Index spare = static_cast<Index>(limit.rlim_cur) - open_descriptors() - reserve;
+  const Index allowed = spare / rasters_per_thread;
+  if (allowed < 1)
+    throw cnnlstm::IoError("cannot open the inputs for a map thread: the limit of open files (ulimit -n) is " +
+                           std::to_string(limit.rlim_cur) + ", " + std::to_string(open_descriptors()) + " are open, and a thread opens " +
+                           std::to_string(rasters_per_thread) + " rasters; raise the limit (for example ulimit -n 4096)");
+  if (allowed < threads) {
+    std::cerr << "soc map: note: " << allowed << " threads instead of " << threads << ": the limit of open files (ulimit -n "
+              << limit.rlim_cur << ") allows no more, each opening " << rasters_per_thread << " rasters\n";
+    threads = static_cast<int>(allowed);
+  }
+  return threads;
+}
+
 void check_options(const MapOptions& o) {
   if (o.models.empty()) throw cnnlstm::ConfigError("give at least one --model");
   if (o.out.empty()) throw cnnlstm::ConfigError("give --out MAP.tif");
-  if (o.block < 16 || o.block > 4096 || o.block % 16 != 0)
-    throw cnnlstm::ConfigError("--block must be a multiple of 16 in [16, 4096] (it is also the map's tile size), got " +
-                               std::to_string(o.block));
+  if (o.block < 16 || o.block > max_block || o.block % 16 != 0)
+    throw cnnlstm::ConfigError("--block must be a multiple of 16 in [16, " + std::to_string(max_block) +
+                               "] (it is also the map's tile size), got " + std::to_string(o.block));
   if (o.output < 0) throw cnnlstm::ConfigError("--output must not be negative");
   if (!o.quicklook.empty() && !o.quicklook.ends_with(".png"))
     throw cnnlstm::ConfigError("--quicklook must name a .png file, got '" + o.quicklook + "'");
+  std::vector<OutputPath> outputs{{o.out, "--out"}};
+  if (!o.quicklook.empty()) outputs.push_back({o.quicklook, "--quicklook"});
+  std::vector<std::string> inputs = o.models;
+  inputs.push_back(o.statics);
+  inputs.insert(inputs.end(), o.series.begin(), o.series.end());
+  check_outputs(outputs, inputs);
 }
 
 }  // namespace
@@ -310,15 +367,15 @@ MapSummary make_map(const MapOptions& options) {
   MapSummary summary;
   summary.bands = map_band_names(models.size(), o.calibration);
   summary.pixels = size.rows * size.cols;
-  summary.threads = omp_get_max_threads();
-  auto workers = make_workers(o, in, models, summary.bands.size());
+  const auto blocks = cnnlstm::raster_blocks(size, o.block);
+  summary.threads = map_threads(blocks.size(), (in.statics ? 1 : 0) + static_cast<Index>(in.series.size()));
+  auto workers = make_workers(summary.threads, o, in, models, summary.bands.size());
   GeoTiffWriter writer(o.out, in.grid, summary.bands, map_nodata, {o.block, true});
   MapProgress progress(o.progress, summary.pixels);
-  const auto blocks = cnnlstm::raster_blocks(size, o.block);
   Index done = 0;
   std::exception_ptr error;
   std::atomic<bool> failed{false};
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) num_threads(summary.threads)
   for (std::size_t k = 0; k < blocks.size(); ++k) {
     if (failed) continue;
     try {

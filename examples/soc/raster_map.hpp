@@ -19,6 +19,8 @@ namespace soc {
 
 // The nodata value of every band of the map.
 inline constexpr double map_nodata = -9999.0;
+// The largest --block (pixels per side); a block's buffers grow with its square.
+inline constexpr cnnlstm::Index max_block = 4096;
 
 struct MapOptions {
   std::vector<std::string> models;  // one or more .safetensors files

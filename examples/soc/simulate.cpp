@@ -1,13 +1,17 @@
 // soc simulate: writes a simulated soil-mapping data set like the paper's (see simulate.hpp for
 // the fields and the SOC formula): x_cnn.npy, x_lstm.npy, y.npy, coordinates.npy,
 // train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names).
+// It replaces only files it wrote itself (OwnedFolder, output_guard.hpp), unless --force.
 
 #include "commands.hpp"
+#include "output_guard.hpp"
 #include "simulated_rasters.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/io/npy.hpp>
 #include <cnnlstm/simulate.hpp>
+
+#include <optional>
 
 namespace soc {
 
@@ -19,7 +23,8 @@ int run_simulate(const Arguments& args) {
                   {"noise", "SD", "SD of the SOC noise in g/kg (default 2.8)"},
                   {"test-fraction", "X", "share of sites in the test split (default 0.2)"},
                   {"out", "DIR", "output folder"},
-                  {"rasters", "DIR", "also write the region as GeoTIFFs: static stack, series, SOC truth (needs GDAL)"}});
+                  {"rasters", "DIR", "also write the region as GeoTIFFs: static stack, series, SOC truth (needs GDAL)"},
+                  {"force", "", "replace files in the folders that soc simulate did not write (by default refused)"}});
   if (!cl.parse(args)) return 0;
   cnnlstm::SimulationOptions o;
   o.samples = cl.integer("n", 10, 10'000'000).value_or(o.samples);
@@ -27,25 +32,36 @@ int run_simulate(const Arguments& args) {
   o.noise_sd = cl.number("noise", 0, 1e3).value_or(o.noise_sd);
   o.test_fraction = cl.number("test-fraction", 0, 1, true, true).value_or(o.test_fraction);
   if (cl.has("rasters")) require_raster_support();
-  const std::string dir = output_folder(cl.required("out"));
+  const OwnedFolder folder(cl.required("out"), "simulate",
+                           {"x_cnn.npy", "x_lstm.npy", "y.npy", "coordinates.npy", "train_index.npy", "test_index.npy",
+                            "samples.csv", "covariates.json"},
+                           cl.has("force"));
+  std::optional<OwnedFolder> rasters;
+  if (cl.has("rasters")) rasters.emplace(cl.text("rasters"), "simulate", simulated_raster_files(), cl.has("force"));
   const auto d = cnnlstm::simulate_soil_data(o);
   const Index n = o.samples;
-  cnnlstm::save_npy(dir + "/x_cnn.npy", d.x_cnn.data(), {n, d.x_cnn.dimension(1), d.x_cnn.dimension(2), d.x_cnn.dimension(3)});
-  cnnlstm::save_npy(dir + "/x_lstm.npy", d.x_lstm.data(), {n, d.x_lstm.dimension(1), d.x_lstm.dimension(2)});
-  cnnlstm::save_npy(dir + "/y.npy", d.y.data(), {n});
-  cnnlstm::save_npy(dir + "/coordinates.npy", d.coordinates.data(), {n, 2});
-  cnnlstm::save_npy(dir + "/train_index.npy", d.train_index.data(), {static_cast<Index>(d.train_index.size())});
-  cnnlstm::save_npy(dir + "/test_index.npy", d.test_index.data(), {static_cast<Index>(d.test_index.size())});
+  const auto save = [&](const std::string& name, const auto* values, std::vector<Index> shape) {
+    cnnlstm::save_npy(folder.path(name), values, shape);
+    folder.wrote(name);
+  };
+  save("x_cnn.npy", d.x_cnn.data(), {n, d.x_cnn.dimension(1), d.x_cnn.dimension(2), d.x_cnn.dimension(3)});
+  save("x_lstm.npy", d.x_lstm.data(), {n, d.x_lstm.dimension(1), d.x_lstm.dimension(2)});
+  save("y.npy", d.y.data(), {n});
+  save("coordinates.npy", d.coordinates.data(), {n, 2});
+  save("train_index.npy", d.train_index.data(), {static_cast<Index>(d.train_index.size())});
+  save("test_index.npy", d.test_index.data(), {static_cast<Index>(d.test_index.size())});
   std::ostringstream csv;
   csv.precision(10);
   csv << "id,x,y,soc\n";
   for (Index i = 0; i < n; ++i) csv << i << ',' << d.coordinates(i, 0) << ',' << d.coordinates(i, 1) << ',' << d.y(i) << '\n';
-  write_text_file(dir + "/samples.csv", csv.str());
-  write_text_file(dir + "/covariates.json",
+  write_text_file(folder.path("samples.csv"), csv.str());
+  folder.wrote("samples.csv");
+  write_text_file(folder.path("covariates.json"),
                   nlohmann::json{{"x_cnn_channels", d.static_names}, {"x_lstm_features", d.series_names}}.dump(2) + "\n");
-  if (cl.has("rasters")) write_simulated_rasters(cnnlstm::simulate_region(o), output_folder(cl.text("rasters")));
+  folder.wrote("covariates.json");
+  if (rasters) write_simulated_rasters(cnnlstm::simulate_region(o), *rasters);
   std::cerr << "soc simulate: " << n << " sites (" << d.train_index.size() << " train, " << d.test_index.size()
-            << " test) -> " << dir << "\n";
+            << " test) -> " << folder.folder() << "\n";
   return 0;
 }
 

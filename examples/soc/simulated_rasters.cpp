@@ -57,18 +57,14 @@ GeoGrid region_grid(const cnnlstm::SimulatedRegion& region) {
           projection_of_epsg(epsg)};
 }
 
-// "series_03_maturity.tif": the number keeps the files in feature order when listed.
-std::string series_file(std::size_t feature, const std::string& name) {
-  return "series_" + std::string(feature < 10 ? "0" : "") + std::to_string(feature) + "_" + name + ".tif";
-}
-
-void write_statics(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const std::string& dir) {
+void write_statics(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const OwnedFolder& dir) {
   const auto names = cnnlstm::simulated_static_names();
-  GeoTiffWriter file(dir + "/static.tif", grid, names, nodata, input_layout);
+  GeoTiffWriter file(dir.path("static.tif"), grid, names, nodata, input_layout);
   const PixelRect all{0, 0, region.size(), region.size()};
   for (Index k = 0; k < cnnlstm::StaticField::count; ++k)
     file.write_band(k, all, as_float(region.static_field(k), lake_of(region.size()), float(nodata)).data());
   file.commit();
+  dir.wrote("static.tif");
 }
 
 // Year t of every feature: (features, G, G).
@@ -84,14 +80,14 @@ std::vector<float> series_year(const cnnlstm::SimulatedRegion& region, Index t) 
   return out;
 }
 
-std::vector<std::string> write_series(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const std::string& dir) {
+std::vector<std::string> write_series(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const OwnedFolder& dir) {
   const auto names = cnnlstm::simulated_series_names();
   std::vector<std::string> years, files;
   for (Index t = 0; t < region.years(); ++t) years.push_back("year " + std::to_string(t + 1));
   std::vector<std::unique_ptr<GeoTiffWriter>> writers;
   for (std::size_t f = 0; f < names.size(); ++f) {
-    files.push_back(series_file(f, names[f]));
-    writers.push_back(std::make_unique<GeoTiffWriter>(dir + "/" + files.back(), grid, years, nodata, input_layout));
+    files.push_back(simulated_series_file(f, names[f]));
+    writers.push_back(std::make_unique<GeoTiffWriter>(dir.path(files.back()), grid, years, nodata, input_layout));
   }
   const Index g = region.size(), gap_year = std::min<Index>(3, region.years() - 1);
   const Disc lake = lake_of(g), cloud = cloud_of(g);
@@ -108,24 +104,28 @@ std::vector<std::string> write_series(const cnnlstm::SimulatedRegion& region, co
       writers[f]->write_band(t, all, band);
     }
   }
-  for (auto& w : writers) w->commit();
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    writers[f]->commit();
+    dir.wrote(files[f]);
+  }
   return files;
 }
 
-void write_truth(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const std::string& dir) {
+void write_truth(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const OwnedFolder& dir) {
   const Index g = region.size();
   Grid truth(g, g);
 #pragma omp parallel for schedule(dynamic)
   for (Index r = 0; r < g; ++r)
     for (Index c = 0; c < g; ++c) truth(r, c) = region.soc_truth_at(r, c);
-  GeoTiffWriter file(dir + "/soc_truth.tif", grid, {"soc_truth (g/kg)"}, nodata, input_layout);
+  GeoTiffWriter file(dir.path("soc_truth.tif"), grid, {"soc_truth (g/kg)"}, nodata, input_layout);
   file.write_band(0, {0, 0, g, g}, as_float(truth, lake_of(g), float(nodata)).data());
   file.commit();
+  dir.wrote("soc_truth.tif");
 }
 
 }  // namespace
 
-void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const std::string& dir) {
+void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const OwnedFolder& dir) {
   const GeoGrid grid = region_grid(region);
   write_statics(region, grid, dir);
   const auto series = write_series(region, grid, dir);
@@ -142,9 +142,10 @@ void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const std::
       {"truth", "soc_truth.tif"},
       {"lake", lake_of(region.size()).json()},
       {"cloud_gap", {{"feature", "evi"}, {"year", std::min<Index>(3, region.years() - 1) + 1}, {"disc", cloud_of(region.size()).json()}}}};
-  write_text_file(dir + "/rasters.json", description.dump(2) + "\n");
+  write_text_file(dir.path("rasters.json"), description.dump(2) + "\n");
+  dir.wrote("rasters.json");
   std::cerr << "soc simulate: rasters of " << region.size() << " x " << region.size() << " pixels (static.tif, "
-            << series.size() << " series files, soc_truth.tif) -> " << dir << "\n";
+            << series.size() << " series files, soc_truth.tif) -> " << dir.folder() << "\n";
 }
 
 }  // namespace soc

@@ -5,20 +5,36 @@
 #include <cnnlstm/simulate.hpp>
 
 #include <string>
+#include <vector>
 
 #include "command_line.hpp"
+#include "output_guard.hpp"
 
 namespace soc {
 
+// "series_03_maturity.tif": the number keeps the files in feature order when listed.
+inline std::string simulated_series_file(std::size_t feature, const std::string& name) {
+  return "series_" + std::string(feature < 10 ? "0" : "") + std::to_string(feature) + "_" + name + ".tif";
+}
+
+// The names of the files written in DIR.
+inline std::vector<std::string> simulated_raster_files() {
+  std::vector<std::string> names{"static.tif", "soc_truth.tif", "rasters.json"};
+  const auto series = cnnlstm::simulated_series_names();
+  for (std::size_t f = 0; f < series.size(); ++f) names.push_back(simulated_series_file(f, series[f]));
+  return names;
+}
+
 #ifdef SOC_WITH_GDAL
 inline void require_raster_support() {}
-void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const std::string& dir);
+// Writes the files into the folder, recording each as written (OwnedFolder::wrote).
+void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const OwnedFolder& dir);
 #else
 // Called before anything is written, so a build without GDAL refuses --rasters up front.
 inline void require_raster_support() {
   throw UsageError("simulate --rasters: this soc was built without GDAL (install libgdal-dev and rebuild)");
 }
-inline void write_simulated_rasters(const cnnlstm::SimulatedRegion&, const std::string&) { require_raster_support(); }
+inline void write_simulated_rasters(const cnnlstm::SimulatedRegion&, const OwnedFolder&) { require_raster_support(); }
 #endif
 
 }  // namespace soc

@@ -139,7 +139,8 @@ bool expected_valid(Index r, Index c, cnnlstm::EdgeMode edge) {
 }
 
 // The model's predictions for the given pixels, from windows built here: (pixels).
-std::vector<double> predict_by_hand(const std::string& model_path, const std::vector<std::pair<Index, Index>>& pixels) {
+std::vector<double> predict_by_hand(const std::string& model_path, const std::vector<std::pair<Index, Index>>& pixels,
+                                    Index output = 0) {
   auto loaded = cnnlstm::load_model<float>(model_path);
   const auto n = Index(pixels.size());
   cnnlstm::Tensor<float, 4> x_cnn(n, channels, patch, patch);
@@ -164,7 +165,7 @@ std::vector<double> predict_by_hand(const std::string& model_path, const std::ve
         else if constexpr (std::is_same_v<Model, cnnlstm::LstmModel<float>>) inputs = {x_lstm};
         else inputs = {x_cnn, x_lstm};
         const auto y = model.predict(inputs);
-        for (Index i = 0; i < n; ++i) out.push_back(y(i, 0));
+        for (Index i = 0; i < n; ++i) out.push_back(y(i, output));
       },
       loaded.model);
   return out;
@@ -202,7 +203,7 @@ soc::MapOptions options_for(const Inputs& in, std::vector<std::string> models, c
 }
 
 // Checks every pixel of band 1 against the rule and the model; returns the number predicted.
-Index check_pixels(const std::vector<float>& band, const std::string& model, cnnlstm::EdgeMode edge) {
+Index check_pixels(const std::vector<float>& band, const std::string& model, cnnlstm::EdgeMode edge, Index output = 0) {
   std::vector<std::pair<Index, Index>> valid;
   Index wrong_nodata = 0;
   for (Index r = 0; r < rows; ++r)
@@ -212,7 +213,7 @@ Index check_pixels(const std::vector<float>& band, const std::string& model, cnn
       else wrong_nodata += v != float(soc::map_nodata);
     }
   CHECK(wrong_nodata == 0);
-  const auto expected = predict_by_hand(model, valid);
+  const auto expected = predict_by_hand(model, valid, output);
   Index mismatches = 0;
   for (std::size_t i = 0; i < valid.size(); ++i)
     mismatches += !close(band[std::size_t(valid[i].first * cols + valid[i].second)], expected[i]);
@@ -426,4 +427,57 @@ TEST_CASE("a GeoTIFF never committed leaves nothing behind; a quick-look PNG is 
   png.read(signature.data(), 8);
   CHECK(signature == "\x89PNG\r\n\x1a\n");
   CHECK(!fs::exists(dir / "map.png.aux.xml"));
+}
+
+TEST_CASE("a GeoTIFF whose rename fails leaves no temporary; a killed run's temporary is removed by the next writer") {
+  const TempDir dir;
+  const soc::GeoGrid grid{{rows, cols}, geotransform, wkt_of(32633)};
+  std::vector<float> values(std::size_t(rows * cols), 1.0f);
+  {
+    soc::GeoTiffWriter writer(dir / "map.tif", grid, {"a"}, -9999.0);
+    writer.write({0, 0, rows, cols}, values.data());
+    fs::create_directories(dir / "map.tif/inside");  // appears while the map is written: the rename fails
+    CHECK_THROWS_WITH_AS(writer.commit(), doctest::Contains("cannot rename"), cnnlstm::IoError);
+  }
+  CHECK(files_in(dir.path) == 1);  // the folder only
+  fs::remove_all(dir / "map.tif");
+
+  CHECK_THROWS_WITH_AS(soc::GeoTiffWriter(dir / "", grid, {"a"}, -9999.0), doctest::Contains("folder"), cnnlstm::IoError);
+  std::ofstream(dir / ".map.tif.tmp-999999999-1.tif") << "left by a killed run";  // no such process id
+  std::ofstream(dir / ".map.tif.tmp-1-1.tif") << "process 1 still runs";
+  soc::GeoTiffWriter writer(dir / "map.tif", grid, {"a"}, -9999.0);
+  writer.write({0, 0, rows, cols}, values.data());
+  writer.commit();
+  CHECK(!fs::exists(dir / ".map.tif.tmp-999999999-1.tif"));
+  CHECK(fs::exists(dir / ".map.tif.tmp-1-1.tif"));
+  CHECK(fs::exists(dir / "map.tif"));
+}
+
+TEST_CASE("--output K maps output K of a model with several outputs; an output it lacks is an error") {
+  const TempDir dir;
+  const Inputs in = write_inputs(dir);
+  cnnlstm::ModelSpec spec = cnnlstm::paper_spec("CNN-LSTM_evi_lsp");
+  spec.head.outputs = 2;
+  const std::string model = dir / "two_outputs.safetensors";
+  auto built = cnnlstm::build_model<float>(spec);
+  std::visit(
+      [&](auto& m) {
+        m.initialize(5);
+        m.set_target_scaling({{15.0, 40.0}, {4.0, 9.0}});
+        cnnlstm::save_model(model, m);
+      },
+      built);
+  auto o = options_for(in, {model}, dir / "k1.tif");
+  o.output = 1;
+  soc::make_map(o);
+  const auto second = MapFile(dir / "k1.tif").band(1);
+  CHECK(check_pixels(second, model, cnnlstm::EdgeMode::nodata, 1) > 0);
+  o.output = 0;
+  o.out = dir / "k0.tif";
+  soc::make_map(o);
+  CHECK(MapFile(dir / "k0.tif").band(1) != second);
+  o.output = 2;
+  o.out = dir / "k2.tif";
+  CHECK_THROWS_WITH_AS(soc::make_map(o), doctest::Contains(("--output 2: " + model + " has 2 outputs (0..1)").c_str()), cnnlstm::ConfigError);
+  CHECK(!fs::exists(dir / "k2.tif"));
 }
