@@ -1,13 +1,17 @@
 // soc cv: cross-validation. Repeats training over fixed splits (the paper's five train/test index
 // pairs, --split TRAIN.npy:TEST.npy, repeatable) or k random folds (--folds K) and reports each
-// fold's test metrics and their mean and standard deviation. Model selection inside each fold
-// uses a validation share of that fold's training rows, never its test rows. --spatial-blocks
+// fold's test metrics and their mean and standard deviation. Inside each fold the default recipe
+// runs on that fold's training rows only (its own internal cross-validation; with --cv-folds 0 a
+// validation share of them selects the model), never on its test rows. --spatial-blocks
 // keeps near neighbours on one side of every split (folds.hpp).
 
 #include "commands.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/folds.hpp>
+#include <cnnlstm/recipe.hpp>
+
+#include <cmath>
 
 namespace soc {
 namespace {
@@ -40,9 +44,28 @@ std::vector<cnnlstm::Fold> make_folds(const CommandLine& cl, Index rows, std::ui
   return cnnlstm::spatial_block_folds(coordinates, *cl.number("spatial-blocks", 0, 1e12, true), k, seed);
 }
 
+// The default recipe inside the fold's training rows; the members' mean (cut at 0 when no
+// training target is negative, as soc train does) on its test rows.
+template <class Model>
+std::vector<cnnlstm::Metrics> run_recipe_fold(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d,
+                                              const cnnlstm::Fold& fold) {
+  const cnnlstm::TensorRef<float, 2> y(*d.data.y);
+  double lowest = HUGE_VAL;
+  for (auto r : fold.train)
+    for (Index k = 0; k < y.dimension(1); ++k) lowest = std::min(lowest, static_cast<double>(y(r, k)));
+  const std::optional<double> floor = lowest >= 0 ? std::optional<double>(0.0) : std::nullopt;
+  auto result = cnnlstm::train_recipe(blank, {cnnlstm::inputs_for<Model>(d.data), y}, fold.train, c.recipe_options(floor));
+  cnnlstm::Matrix<double> mean = cnnlstm::Matrix<double>::Zero(static_cast<Index>(fold.test.size()), blank.outputs());
+  for (auto& m : result.members) mean += cnnlstm::predict_rows(m, cnnlstm::inputs_for<Model>(d.data), fold.test);
+  mean /= static_cast<double>(result.members.size());
+  if (floor) mean = mean.cwiseMax(*floor);
+  return cnnlstm::metrics_per_output(mean, y, fold.test);
+}
+
 template <class Model>
 std::vector<cnnlstm::Metrics> run_fold(Model& model, const cnnlstm::TrainConfig& c, const LoadedData& d, const cnnlstm::Fold& fold,
                                        bool quiet) {
+  if (c.uses_recipe()) return run_recipe_fold(model, c, d, fold);
   start_model(model, c);
   const auto [fit, validation] = cnnlstm::split_validation(fold.train, c.val_fraction, c.rand_seed);
   cnnlstm::Trainer<Model> trainer(model, c.trainer_options());

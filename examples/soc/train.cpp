@@ -1,19 +1,24 @@
-// soc train: trains a model and writes DIR/model.safetensors (the selected model),
-// DIR/metrics.json, DIR/history.csv, DIR/learning_curves.svg, DIR/observed_vs_predicted.svg and
-// DIR/checkpoint.safetensors (the last state, for --resume).
-// With --ensemble K it trains K members (seeds seed, seed + 1, ...; with --bootstrap each on a
-// bootstrap resample of the training rows), writes DIR/member_k.safetensors, and calibrates a 90%
-// prediction interval on the validation rows (split conformal, uncertainty.hpp), stored in every
-// member so that soc predict and soc map give the interval. The interval is cut at the target's
-// lower limit (--lower-limit; by default 0 when no training target is negative, as for SOC).
+// soc train: trains a model and writes DIR/model.safetensors (the whole result: one network, or
+// every member of an ensemble with its interval calibration), DIR/metrics.json, DIR/history.csv,
+// DIR/learning_curves.svg and DIR/observed_vs_predicted.svg.
+// By default it follows the recipe (cnnlstm/recipe.hpp): the epochs are chosen by an internal
+// cross-validation over the training rows, --ensemble K networks (10) are refit on all of them,
+// and their 90% interval is calibrated on the out-of-fold predictions (cut at the target's lower
+// limit: --lower-limit; by default 0 when no training target is negative, as for SOC).
+// With --cv-folds 0 (or a warm start, --init) it trains networks with model selection on a
+// validation split instead, writing DIR/checkpoint.safetensors for --resume; K > 1 members are
+// then calibrated on the validation rows (split conformal).
 
 #include "commands.hpp"
 #include "workflow.hpp"
 
+#include <cnnlstm/ensemble.hpp>
+#include <cnnlstm/recipe.hpp>
 #include <cnnlstm/uncertainty.hpp>
 
 #include <cmath>
 #include <optional>
+#include <regex>
 
 namespace soc {
 namespace {
@@ -24,12 +29,11 @@ CommandLine train_command_line() {
                {{"train-index", "FILE", "rows to train on (.npy of integers)"},
                 {"test-index", "FILE", "rows to test on, never used for selection"},
                 {"init", "FILE", "start from these weights (a cnnlstm model or a PyTorch state_dict export)"},
-                {"ensemble", "K", "train K members and a calibrated 90% prediction interval (default 1)"},
-                {"bootstrap", "", "with --ensemble: each member trains on a bootstrap resample"},
+                {"bootstrap", "", "with --cv-folds 0 and --ensemble: each member trains on a bootstrap resample"},
                 {"lower-limit", "X|none",
-                 "with --ensemble: the interval never goes below X (default 0 if no training target is negative)"},
+                 "predictions and intervals never go below X (default 0 if no training target is negative)"},
                 {"out", "DIR", "output folder"},
-                {"resume", "", "continue from the checkpoints in DIR"},
+                {"resume", "", "with --cv-folds 0: continue from the checkpoints in DIR"},
                 {"print-config", "", "print the effective configuration as JSON and exit"}});
   return CommandLine("train", "Trains a soil-carbon model on covariate arrays and writes it with its metrics.", flags);
 }
@@ -38,6 +42,7 @@ struct Split {
   Rows fit, validation, test;
 };
 
+// The training rows (with a validation split unless the recipe runs) and the test rows.
 Split split_rows(const cnnlstm::TrainConfig& c, Index rows) {
   if (c.train_index.empty()) throw UsageError("train: the training rows are required: give --train-index FILE");
   Split s;
@@ -46,7 +51,8 @@ Split split_rows(const cnnlstm::TrainConfig& c, Index rows) {
     s.test = cnnlstm::load_index_file(c.test_index, rows);
     cnnlstm::require_disjoint(train, c.train_index, s.test, c.test_index);
   }
-  std::tie(s.fit, s.validation) = cnnlstm::split_validation(train, c.val_fraction, c.rand_seed);
+  if (c.uses_recipe()) s.fit = train;
+  else std::tie(s.fit, s.validation) = cnnlstm::split_validation(train, c.val_fraction, c.rand_seed);
   return s;
 }
 
@@ -56,24 +62,22 @@ struct LowerLimitChoice {
   std::optional<double> value;
 };
 
-struct EnsembleOptions {
-  Index members = 1;
+struct RunOptions {
   bool bootstrap = false;
   bool resume = false;
   bool quiet = false;
   LowerLimitChoice lower_limit;
 };
 
-// The target's lower limit for the interval: as given (checked against every training target,
-// so a wrong limit fails before training, naming the row), or 0 when no training target is
-// negative.
-std::optional<double> interval_lower_limit(const EnsembleOptions& e, const cnnlstm::SoilData<float>& data,
-                                           const Split& split) {
-  const Rows* sets[] = {&split.fit, &split.validation};
+// The targets' lower limit for predictions and intervals: as given (checked against every
+// training target, so a wrong limit fails before training, naming the row), or 0 when no
+// training target is negative.
+std::optional<double> lower_limit_of(const RunOptions& e, const cnnlstm::SoilData<float>& data, const Split& split) {
   std::optional<std::pair<double, std::int64_t>> lowest;  // (target, row)
-  for (const Rows* rows : sets)
+  for (const Rows* rows : {&split.fit, &split.validation})
     for (const std::int64_t r : *rows)
-      if (const double y = (*data.y)(r, 0); !lowest || y < lowest->first) lowest = {y, r};
+      for (Index k = 0; k < data.y->dimension(1); ++k)
+        if (const double y = (*data.y)(r, k); !lowest || y < lowest->first) lowest = {y, r};
   if (e.lower_limit.automatic) return lowest && lowest->first >= 0 ? std::optional<double>(0.0) : std::nullopt;
   const std::optional<double> limit = e.lower_limit.value;
   if (limit && lowest && lowest->first < *limit)
@@ -89,13 +93,25 @@ LowerLimitChoice lower_limit_flag(const CommandLine& cl) {
   return {false, cl.number("lower-limit", -HUGE_VAL, HUGE_VAL)};
 }
 
-// File names: a single model keeps the plain names, ensemble members are numbered.
-std::string member_file(const std::string& dir, const std::string& stem, Index k, Index members) {
-  return dir + "/" + stem + (members == 1 ? "" : "_" + std::to_string(k + 1)) + ".safetensors";
+std::string checkpoint_file(const std::string& dir, Index k, Index members) {
+  return dir + "/checkpoint" + (members == 1 ? "" : "_" + std::to_string(k + 1)) + ".safetensors";
+}
+
+// Files an earlier run in the folder may have left that this run's result replaces: the
+// numbered member files of older multi-file ensembles, and checkpoints of members beyond `members`.
+void remove_stale_files(const std::string& dir, Index members) {
+  static const std::regex numbered(R"((model|checkpoint)_([0-9]+)\.safetensors)");
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (!std::regex_match(name, m, numbered)) continue;
+    if (m[1] == "model" || std::stoll(m[2]) > members) std::filesystem::remove(entry.path());
+  }
+  if (members > 1) std::filesystem::remove(dir + "/checkpoint.safetensors");
 }
 
 // Rows a member trains on: all fit rows, or a seeded bootstrap resample of them.
-Rows member_rows(const Rows& fit, Index k, const EnsembleOptions& e, std::uint64_t seed) {
+Rows member_rows(const Rows& fit, Index k, const RunOptions& e, std::uint64_t seed) {
   if (!e.bootstrap) return fit;
   cnnlstm::Rng rng(seed + static_cast<std::uint64_t>(k) * 7919);
   Rows out;
@@ -116,18 +132,11 @@ void require_same_config(const std::string& checkpoint, const cnnlstm::TrainConf
                                "(saved: " + saved.dump() + ")");
 }
 
+// Trains member k of a validation-split run (seed + k) with checkpoints.
 template <class Model>
-struct Member {
-  Model model;
-  std::vector<cnnlstm::EvaluationRecord> history;
-  cnnlstm::TrainingSummary summary;
-};
-
-// Trains member k (seed + k) with checkpoints; on divergence saves the best model and rethrows.
-template <class Model>
-Member<Model> train_member(Model model, cnnlstm::TrainConfig c, const LoadedData& d, const Rows& fit, const Rows& validation,
-                           Index k, const EnsembleOptions& e) {
-  const std::string checkpoint = member_file(c.out, "checkpoint", k, e.members);
+Model train_member(Model model, cnnlstm::TrainConfig c, const LoadedData& d, const Rows& fit, const Rows& validation, Index k,
+                   Index members, const RunOptions& e, std::vector<cnnlstm::EvaluationRecord>& history) {
+  const std::string checkpoint = checkpoint_file(c.out, k, members);
   c.rand_seed += static_cast<std::uint64_t>(k);
   start_model(model, c);
   cnnlstm::Trainer<Model> trainer(model, c.trainer_options());
@@ -140,59 +149,78 @@ Member<Model> train_member(Model model, cnnlstm::TrainConfig c, const LoadedData
   trainer.on_evaluation = [&](const cnnlstm::EvaluationRecord&) {
     cnnlstm::save_checkpoint(checkpoint, model, trainer.state(), {{"config", cnnlstm::to_json(c).dump()}});
   };
-  if (e.members > 1 && !e.quiet) std::cerr << "member " << k + 1 << " of " << e.members << "\n";
-  Member<Model> m{model, {}, {}};
+  if (members > 1 && !e.quiet) std::cerr << "member " << k + 1 << " of " << members << "\n";
   try {
-    m.summary = trainer.fit({cnnlstm::inputs_for<Model>(d.data), *d.data.y}, fit, validation);
+    if (trainer.fit({cnnlstm::inputs_for<Model>(d.data), *d.data.y}, fit, validation).stopped_early) progress.finish();
   } catch (const cnnlstm::NumericalError&) {
     progress.finish();
-    cnnlstm::save_model(member_file(c.out, "model", k, e.members), model,
-                        {{"note", "training diverged; this is the best model before"}});
     write_text_file(c.out + "/history.csv", history_csv(trainer.history()));
-    throw;
+    throw;  // a run that failed writes no model
   }
-  if (m.summary.stopped_early) progress.finish();
-  m.model = model;
-  m.history = trainer.history();
-  return m;
+  history = trainer.history();
+  return model;
 }
 
-// Predictions of every member at the rows: (rows) x (members), first output.
+// Each member's predictions at the rows, (rows, outputs) in target units.
 template <class Model>
-std::vector<std::vector<double>> member_predictions(std::vector<Member<Model>>& members, const cnnlstm::SoilData<float>& data,
-                                                    const Rows& rows) {
-  std::vector<std::vector<double>> out(rows.size());
-  for (auto& m : members) {
-    const auto p = cnnlstm::predict_rows(m.model, cnnlstm::inputs_for<Model>(data), rows);
-    for (std::size_t i = 0; i < rows.size(); ++i) out[i].push_back(p(static_cast<Index>(i), 0));
-  }
+std::vector<cnnlstm::Matrix<double>> member_predictions(std::vector<Model>& members, const cnnlstm::SoilData<float>& data,
+                                                        const Rows& rows) {
+  std::vector<cnnlstm::Matrix<double>> out;
+  for (auto& m : members) out.push_back(cnnlstm::predict_rows(m, cnnlstm::inputs_for<Model>(data), rows));
   return out;
 }
 
-std::vector<double> observed_at(const cnnlstm::SoilData<float>& data, const Rows& rows) {
+std::vector<double> observed_at(const cnnlstm::SoilData<float>& data, const Rows& rows, Index output) {
   std::vector<double> y;
-  for (auto r : rows) y.push_back((*data.y)(r, 0));
+  for (auto r : rows) y.push_back((*data.y)(r, output));
   return y;
 }
 
-// Ensemble metrics (of the members' mean) and, with a calibration, the interval's coverage.
-template <class Model>
-nlohmann::json ensemble_metrics(std::vector<Member<Model>>& members, const cnnlstm::SoilData<float>& data, const Rows& rows,
-                                const std::optional<cnnlstm::ConformalCalibration>& calibration) {
-  const auto predictions = member_predictions(members, data, rows);
-  std::vector<cnnlstm::PredictionBands> bands;
+// The members' values of one site and output.
+std::vector<double> site_values(const std::vector<cnnlstm::Matrix<double>>& members, Index i, Index output) {
+  std::vector<double> v;
+  for (const auto& m : members) v.push_back(m(i, output));
+  return v;
+}
+
+// The ensemble's mean of one output at every row (cut at the calibration's lower limit).
+std::vector<double> ensemble_means(const std::vector<cnnlstm::Matrix<double>>& members, Index output,
+                                   const std::optional<cnnlstm::ConformalCalibration>& calibration) {
   std::vector<double> means;
-  double width = 0;
-  for (const auto& p : predictions) {
-    bands.push_back(cnnlstm::prediction_bands(p, calibration));
-    means.push_back(bands.back().mean);
-    width += bands.back().q95 - bands.back().q05;
+  for (Index i = 0; i < members[0].rows(); ++i)
+    means.push_back(cnnlstm::prediction_bands(site_values(members, i, output), calibration).mean);
+  return means;
+}
+
+std::optional<cnnlstm::ConformalCalibration> calibration_of(const std::vector<cnnlstm::ConformalCalibration>& c, Index k) {
+  if (c.empty()) return std::nullopt;
+  return c[static_cast<std::size_t>(k)];
+}
+
+// Metrics of the ensemble's mean per output and, with a calibration, the interval's coverage and
+// mean width: one object for one output, a list for several.
+nlohmann::json ensemble_metrics(const std::vector<cnnlstm::Matrix<double>>& members, const cnnlstm::SoilData<float>& data,
+                                const Rows& rows, const std::vector<cnnlstm::ConformalCalibration>& calibrations) {
+  nlohmann::json list = nlohmann::json::array();
+  for (Index k = 0; k < data.y->dimension(1); ++k) {
+    const auto calibration = calibration_of(calibrations, k);
+    std::vector<cnnlstm::PredictionBands> bands;
+    std::vector<double> means;
+    double width = 0;
+    for (Index i = 0; i < static_cast<Index>(rows.size()); ++i) {
+      bands.push_back(cnnlstm::prediction_bands(site_values(members, i, k), calibration));
+      means.push_back(bands.back().mean);
+      width += bands.back().q95 - bands.back().q05;
+    }
+    const auto observed = observed_at(data, rows, k);
+    nlohmann::json j = cnnlstm::to_json(cnnlstm::compute_metrics(observed, means));
+    if (calibration) {
+      j["picp_90"] = cnnlstm::interval_coverage(bands, observed);
+      j["mean_interval_width"] = width / static_cast<double>(rows.size());
+    }
+    list.push_back(j);
   }
-  const auto observed = observed_at(data, rows);
-  nlohmann::json j = cnnlstm::to_json(cnnlstm::compute_metrics(observed, means));
-  j["picp_90"] = cnnlstm::interval_coverage(bands, observed);
-  j["mean_interval_width"] = width / static_cast<double>(rows.size());
-  return j;
+  return list.size() == 1 ? list[0] : list;
 }
 
 nlohmann::json data_description(const cnnlstm::SoilData<float>& d) {
@@ -214,63 +242,103 @@ std::string all_histories_csv(const std::vector<std::vector<cnnlstm::EvaluationR
   return out;
 }
 
+// What every run writes: the model file (one network, or an ensemble in one file), metrics.json
+// and the observed-against-predicted chart; history and learning curves are the caller's.
 template <class Model>
-void write_results(std::vector<Member<Model>>& members, const cnnlstm::TrainConfig& c, const LoadedData& d, const Split& split,
-                   const std::optional<cnnlstm::ConformalCalibration>& calibration) {
-  const auto k_members = static_cast<Index>(members.size());
-  nlohmann::json metrics{{"variant", d.spec.variant_name()},
-                         {"members", k_members},
-                         {"rows", {{"train", split.fit.size()}, {"validation", split.validation.size()}, {"test", split.test.size()}}}};
-  if (k_members == 1) {
-    auto& m = members[0];
-    metrics["epochs_done"] = m.summary.epochs_done;
-    metrics["best_epoch"] = m.summary.best_epoch;
-    metrics["stopped_early"] = m.summary.stopped_early;
-    for (const auto& [name, rows] : {std::pair{"train", &split.fit}, {"validation", &split.validation}, {"test", &split.test}})
-      if (!rows->empty()) metrics[name] = metrics_json(evaluate_rows(m.model, d.data, *rows));
-  } else {
-    for (const auto& [name, rows] : {std::pair{"train", &split.fit}, {"validation", &split.validation}, {"test", &split.test}})
-      if (!rows->empty()) metrics[name] = ensemble_metrics(members, d.data, *rows, calibration);
-    if (calibration) metrics["conformal"] = cnnlstm::to_json(*calibration);
+void write_result(std::vector<Model>& members, const std::vector<cnnlstm::ConformalCalibration>& calibrations,
+                  nlohmann::json metrics, const cnnlstm::TrainConfig& c, const LoadedData& d,
+                  const std::vector<std::pair<std::string, Rows>>& sets) {
+  std::vector<ObservedPredicted> chart;
+  for (const auto& [name, rows] : sets) {
+    if (rows.empty()) continue;
+    const auto predicted = member_predictions(members, d.data, rows);
+    metrics[name] = ensemble_metrics(predicted, d.data, rows, calibrations);
+    chart.push_back({name, observed_at(d.data, rows, 0), ensemble_means(predicted, 0, calibration_of(calibrations, 0))});
   }
-  std::vector<std::vector<cnnlstm::EvaluationRecord>> histories;
-  for (Index k = 0; k < k_members; ++k) {
-    auto& m = members[static_cast<std::size_t>(k)];
-    std::map<std::string, std::string> meta{
-        {"training", nlohmann::json{{"config", cnnlstm::to_json(c)}, {"data", data_description(d.data)}, {"metrics", metrics}}.dump()}};
-    if (k_members > 1) {
-      nlohmann::json ensemble{{"size", k_members}, {"member", k + 1}};
-      if (calibration) ensemble["conformal"] = cnnlstm::to_json(*calibration);
-      meta["ensemble"] = ensemble.dump();
-    }
-    cnnlstm::save_model(member_file(c.out, "model", k, k_members), m.model, meta);
-    histories.push_back(m.history);
+  if (!calibrations.empty()) {
+    metrics["conformal"] = nlohmann::json::array();
+    for (const auto& cal : calibrations) metrics["conformal"].push_back(cnnlstm::to_json(cal));
   }
+  const std::map<std::string, std::string> meta{
+      {"training", nlohmann::json{{"config", cnnlstm::to_json(c)}, {"data", data_description(d.data)}, {"metrics", metrics}}.dump()}};
+  const std::string model_file = c.out + "/model.safetensors";
+  if (members.size() == 1 && calibrations.empty()) cnnlstm::save_model(model_file, members[0], meta);
+  else cnnlstm::save_ensemble(model_file, members, calibrations, meta);
+  remove_stale_files(c.out, c.uses_recipe() ? 0 : c.ensemble);
   write_text_file(c.out + "/metrics.json", metrics.dump(2) + "\n");
-  write_text_file(c.out + "/history.csv", all_histories_csv(histories));
-  write_text_file(c.out + "/learning_curves.svg", learning_curves_svg(histories[0]));
-  write_text_file(c.out + "/observed_vs_predicted.svg",
-                  observed_predicted_svg(members[0].model, d.data,
-                                         {{"train", split.fit}, {"validation", split.validation}, {"test", split.test}}));
+  write_text_file(c.out + "/observed_vs_predicted.svg", observed_predicted_svg(chart));
   std::cout << metrics.dump(2) << "\n";
 }
 
+// The default: internal cross-validation, members refit on all training rows, cross-conformal
+// interval (cnnlstm::Recipe).
 template <class Model>
-int train(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d, const EnsembleOptions& e) {
+int train_by_recipe(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d, const RunOptions& e) {
   const Split split = split_rows(c, d.data.rows);
-  const std::optional<double> lower_limit = interval_lower_limit(e, d.data, split);
-  if (e.resume && !std::filesystem::exists(member_file(c.out, "checkpoint", 0, e.members)))
-    throw UsageError("train: --resume: there is no " + member_file(c.out, "checkpoint", 0, e.members) + " to resume from");
-  std::vector<Member<Model>> members;
-  for (Index k = 0; k < e.members; ++k)
-    members.push_back(train_member(blank, c, d, member_rows(split.fit, k, e, c.rand_seed), split.validation, k, e));
-  std::optional<cnnlstm::ConformalCalibration> calibration;
-  if (e.members > 1 && !split.validation.empty())
-    calibration = cnnlstm::calibrate_conformal(member_predictions(members, d.data, split.validation),
-                                               observed_at(d.data, split.validation), 0.1, lower_limit);
-  else if (e.members > 1)
+  cnnlstm::Recipe<Model> recipe(c.recipe_options(lower_limit_of(e, d.data, split)));
+  recipe.on_progress = [&](const cnnlstm::RecipeProgress& p) {
+    if (!e.quiet) std::cerr << "soc train: " << p.stage << " " << p.done << " of " << p.total << " trained\n";
+  };
+  if (!e.quiet)
+    std::cerr << "soc train: choosing the epochs by " << c.cv_folds << "-fold cross-validation over " << split.fit.size()
+              << " training rows, then " << c.ensemble << " networks on all of them\n";
+  auto result = recipe.fit(blank, {cnnlstm::inputs_for<Model>(d.data), *d.data.y}, split.fit);
+  nlohmann::json metrics{{"variant", d.spec.variant_name()},
+                         {"members", c.ensemble},
+                         {"recipe", {{"cv_folds", c.cv_folds}, {"epochs", result.epochs}}},
+                         {"rows", {{"train", split.fit.size()}, {"test", split.test.size()}}}};
+  metrics["cv"] = ensemble_metrics({result.out_of_fold}, d.data, split.fit, result.calibration);
+  std::ostringstream history;
+  history.precision(8);
+  history << "epoch,cv_score\n";
+  cnnlstm::PlotSeries curve{"cross-validated RMSE / SD", {}, {}};
+  for (const auto& p : result.cv_curve) {
+    history << p.epoch << ',' << p.score << '\n';
+    curve.x.push_back(static_cast<double>(p.epoch));
+    curve.y.push_back(p.score);
+  }
+  write_result(result.members, result.calibration, metrics, c, d, {{"train", split.fit}, {"test", split.test}});
+  write_text_file(c.out + "/history.csv", history.str());
+  write_text_file(c.out + "/learning_curves.svg",
+                  cnnlstm::line_chart_svg({"Cross-validation curve", "epoch", "out-of-fold RMSE / target SD"}, {curve}));
+  return 0;
+}
+
+// --cv-folds 0 or a warm start: networks selected on a validation split, checkpointed; several
+// members are calibrated on the validation rows (split conformal).
+template <class Model>
+int train_with_validation(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d, const RunOptions& e) {
+  const Split split = split_rows(c, d.data.rows);
+  const std::optional<double> lower_limit = lower_limit_of(e, d.data, split);
+  if (e.resume && !std::filesystem::exists(checkpoint_file(c.out, 0, c.ensemble)))
+    throw UsageError("train: --resume: there is no " + checkpoint_file(c.out, 0, c.ensemble) + " to resume from");
+  std::vector<Model> members;
+  std::vector<std::vector<cnnlstm::EvaluationRecord>> histories(static_cast<std::size_t>(c.ensemble));
+  for (Index k = 0; k < c.ensemble; ++k)
+    members.push_back(train_member(blank, c, d, member_rows(split.fit, k, e, c.rand_seed), split.validation, k, c.ensemble, e,
+                                   histories[static_cast<std::size_t>(k)]));
+  std::vector<cnnlstm::ConformalCalibration> calibrations;
+  if (c.ensemble > 1 && !split.validation.empty()) {
+    const auto predicted = member_predictions(members, d.data, split.validation);
+    for (Index k = 0; k < d.data.y->dimension(1); ++k) {
+      std::vector<std::vector<double>> sites;
+      for (Index i = 0; i < static_cast<Index>(split.validation.size()); ++i) sites.push_back(site_values(predicted, i, k));
+      calibrations.push_back(
+          cnnlstm::calibrate_conformal(sites, observed_at(d.data, split.validation, k), 0.1, lower_limit));
+    }
+  } else if (c.ensemble > 1) {
     std::cerr << "soc: note: without validation rows the interval is the members' own spread, not calibrated\n";
-  write_results(members, c, d, split, calibration);
+  }
+  nlohmann::json metrics{{"variant", d.spec.variant_name()},
+                         {"members", c.ensemble},
+                         {"rows", {{"train", split.fit.size()}, {"validation", split.validation.size()}, {"test", split.test.size()}}}};
+  if (c.ensemble == 1) {
+    const auto& h = histories[0];
+    metrics["epochs_done"] = h.empty() ? 0 : h.back().epoch;
+  }
+  write_result(members, calibrations, metrics, c, d, {{"train", split.fit}, {"validation", split.validation}, {"test", split.test}});
+  write_text_file(c.out + "/history.csv", all_histories_csv(histories));
+  write_text_file(c.out + "/learning_curves.svg", learning_curves_svg(histories[0]));
   return 0;
 }
 
@@ -285,18 +353,17 @@ int run_train(const Arguments& args) {
     return 0;
   }
   if (c.out.empty()) throw UsageError("train: an output folder is required: give --out DIR");
-  const EnsembleOptions e{cl.integer("ensemble", 1, 1000).value_or(1), cl.has("bootstrap"), cl.has("resume"),
-                          cl.has("quiet"), lower_limit_flag(cl)};
-  if (e.bootstrap && e.members == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
-  if (!e.lower_limit.automatic && e.members == 1) throw UsageError("train: --lower-limit needs --ensemble K with K > 1");
+  const RunOptions e{cl.has("bootstrap"), cl.has("resume"), cl.has("quiet"), lower_limit_flag(cl)};
+  if (c.uses_recipe() && (e.bootstrap || e.resume))
+    throw UsageError(std::string("train: --") + (e.bootstrap ? "bootstrap" : "resume") +
+                     " applies to networks selected on a validation split: add --cv-folds 0 (the default recipe "
+                     "takes seconds, rerun it instead of resuming)");
+  if (e.bootstrap && c.ensemble == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
   const LoadedData d = load_training_data(c);
-  // One calibration per ensemble, in the units of one target: several outputs would share it.
-  if (const Index outputs = d.data.y->dimension(1); e.members > 1 && outputs > 1)
-    throw UsageError("train: --ensemble calibrates the interval of one target, but " + c.y + " has " +
-                     std::to_string(outputs) + " columns: train one ensemble per column");
   output_folder(c.out);
   const auto model = cnnlstm::build_model<float>(d.spec);
-  return std::visit([&](const auto& m) { return train(m, c, d, e); }, model);
+  return std::visit(
+      [&](const auto& m) { return c.uses_recipe() ? train_by_recipe(m, c, d, e) : train_with_validation(m, c, d, e); }, model);
 }
 
 }  // namespace soc

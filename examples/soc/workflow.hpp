@@ -36,12 +36,15 @@ inline std::vector<Flag> config_flags() {
           {"batch-size", "N", "samples per Adam step"},
           {"lr", "X", "Adam learning rate"},
           {"weight-decay", "X", "L2 weight decay"},
-          {"seed", "N", "seed of initialisation, shuffling, dropout and the validation split"},
-          {"val-fraction", "X", "share of the training rows held out for model selection (0: none)"},
+          {"seed", "N", "seed of initialisation, shuffling, dropout and the folds"},
+          {"ensemble", "K", "networks averaged, with a calibrated 90% interval when K > 1 (default 10)"},
+          {"cv-folds", "N", "internal cross-validation folds choosing the epochs (default 5; 0: a validation split)"},
+          {"val-fraction", "X", "with --cv-folds 0: share of the training rows held out for model selection"},
           {"patience", "N", "evaluations without validation improvement before stopping (0: never)"},
           {"eval-interval", "N", "epochs between evaluations"},
           {"no-shuffle", "", "visit the training rows in the given order"},
           {"no-standardize", "", "learn raw targets instead of standardised ones"},
+          {"input-scaling", "standard|none", "standardise each input channel and feature on the training rows (default standard)"},
           {"threads", "N", "OpenMP threads (0: default)"},
           {"quiet", "", "no progress output"}};
 }
@@ -62,11 +65,14 @@ inline cnnlstm::TrainConfig effective_config(const CommandLine& cl) {
   set_text("test-index", "test_index");
   set_text("init", "init");
   set_text("out", "out");
+  set_text("input-scaling", "input_scaling");
   if (auto v = cl.integer("epochs", 0, 100'000'000)) flags["epochs"] = *v;
   if (auto v = cl.integer("batch-size", 1, 10'000'000)) flags["batch_size"] = *v;
   if (auto v = cl.number("lr", 0, 10, true)) flags["lr"] = *v;
   if (auto v = cl.number("weight-decay", 0, 10)) flags["weight_decay"] = *v;
   if (auto v = cl.integer("seed", 0, std::numeric_limits<long long>::max())) flags["rand_seed"] = *v;
+  if (auto v = cl.integer("ensemble", 1, 1000)) flags["ensemble"] = *v;
+  if (auto v = cl.integer("cv-folds", 0, 1000)) flags["cv_folds"] = *v;
   if (auto v = cl.number("val-fraction", 0, 1, false, true)) flags["val_fraction"] = *v;
   if (auto v = cl.integer("patience", 0, 100'000'000)) flags["patience"] = *v;
   if (auto v = cl.integer("eval-interval", 1, 100'000'000)) flags["eval_interval"] = *v;
@@ -128,6 +134,7 @@ void start_model(Model& model, const cnnlstm::TrainConfig& c) {
                                     cnnlstm::to_json(cnnlstm::spec_of(model)).dump());
         model.parameters().values() = source.parameters().values();
         model.set_target_scaling(source.target_scaling());
+        if constexpr (std::is_same_v<std::decay_t<decltype(source)>, Model>) model.set_input_scaling(source.input_scaling());
       },
       loaded.model);
 }
@@ -168,22 +175,15 @@ inline std::string learning_curves_svg(const std::vector<cnnlstm::EvaluationReco
   return cnnlstm::line_chart_svg({"Learning curves", "epoch", "RMSE (target units)"}, series);
 }
 
-// Observed against predicted for each named set of rows, first output.
-template <class Model>
-std::string observed_predicted_svg(Model& model, const cnnlstm::SoilData<float>& data,
-                                   const std::vector<std::pair<std::string, Rows>>& sets) {
+// One set of sites for the observed-against-predicted chart.
+struct ObservedPredicted {
+  std::string name;
+  std::vector<double> observed, predicted;
+};
+
+inline std::string observed_predicted_svg(const std::vector<ObservedPredicted>& sets) {
   std::vector<cnnlstm::PlotSeries> groups;
-  const auto inputs = cnnlstm::inputs_for<Model>(data);
-  for (const auto& [name, rows] : sets) {
-    if (rows.empty()) continue;
-    const auto predicted = cnnlstm::predict_rows(model, inputs, rows);
-    cnnlstm::PlotSeries g{name, {}, {}};
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      g.x.push_back(static_cast<double>((*data.y)(rows[i], 0)));
-      g.y.push_back(predicted(static_cast<Index>(i), 0));
-    }
-    groups.push_back(std::move(g));
-  }
+  for (const auto& s : sets) groups.push_back({s.name, s.observed, s.predicted});
   return cnnlstm::scatter_svg({"Observed and predicted", "observed", "predicted"}, groups, true);
 }
 

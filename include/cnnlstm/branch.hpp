@@ -13,6 +13,14 @@
 //   TensorRef<T, 2> forward(const Parameters<T>&, Input x, const Context&);
 //   Input backward(Parameters<T>&, TensorRef<T, 2> dfeatures);   // accumulates parameter grads
 // It must be copyable (a model is copied for each mapping thread).
+// Optional traits that change what SocModel does (the standard branches set them):
+//   static constexpr bool draws_random_numbers;  // false: the branch never draws from the training
+//                      context's generator, so SocModel may run it on a thread of its own beside
+//                      the others; absent: assumed true, and the branches run one after another
+//   static constexpr int feature_axis;           // the axis of Input whose indices are features
+//                      (1 for (N, C, P, P) patches, 2 for (N, T, F) series): the model can then
+//                      standardise that input feature by feature (input_scaling.hpp); absent:
+//                      the input is used as it is and set_input_scaling refuses a scaling for it
 // Optionally, for speed (SocModel uses them when present; see cnn_branch.hpp):
 //   forward_lanes / backward_lanes      the same in the lane layout (LaneBranch in soc_model.hpp)
 //   void backward_parameters_lanes(Parameters<T>&, const kernels::LaneTensor<T, 2>& dfeatures);

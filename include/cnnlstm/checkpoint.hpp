@@ -6,7 +6,7 @@
 //
 // Tensors (the model's scalar type): "parameters", "adam.m", "adam.v" (P each), "best" (P, when a
 // model was selected). Metadata: "format" = "cnnlstm-checkpoint", "model" (ModelSpec JSON),
-// "target_scaling", "state" (JSON), and the caller's entries (e.g. the configuration).
+// "target_scaling", "input_scaling", "state" (JSON), and the caller's entries (e.g. the configuration).
 
 #include <map>
 #include <string>
@@ -93,6 +93,7 @@ void save_checkpoint(const std::string& path, const Model& model, const TrainerS
   metadata["format"] = "cnnlstm-checkpoint";
   metadata["model"] = to_json(spec_of(model)).dump();
   metadata["target_scaling"] = to_json(model.target_scaling()).dump();
+  metadata["input_scaling"] = input_scaling_json(model).dump();
   metadata["state"] = state_to_json(s).dump();
   save_safetensors(path, entries, metadata);
 }
@@ -139,6 +140,9 @@ TrainerState<typename Model::Scalar> load_checkpoint(const std::string& path, Mo
                            detail::metrics_list_from_json(r.at("train")),
                            detail::metrics_list_from_json(r.at("validation")), r.at("seconds").get<double>()});
     model.set_target_scaling(target_scaling_from_json(nlohmann::json::parse(meta.at("target_scaling")), where));
+    // Checkpoints written before inputs were scaled have no entry: their models saw raw inputs.
+    if (meta.count("input_scaling"))
+      detail::set_input_scaling(model, nlohmann::json::parse(meta.at("input_scaling")), where);
     model.parameters().values() = std::move(values);
     return s;
   } catch (const nlohmann::json::exception& e) {

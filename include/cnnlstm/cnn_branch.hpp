@@ -27,6 +27,8 @@ struct CnnBranchOptions {
   Index features = 16;                      // width of the fully connected layer
   std::string conv_prefix = "conv";         // blocks are named conv1, conv2, ...
   std::string fc_name = "fc_cnn_1";
+
+  bool operator==(const CnnBranchOptions&) const = default;
 };
 
 template <class T>
@@ -35,6 +37,7 @@ class CnnBranch {
   using Options = CnnBranchOptions;
   using Input = TensorRef<T, 4>;
   static constexpr const char* input_name = "x_cnn";
+  static constexpr int feature_axis = 1;  // channels of (N, C, P, P)
   static constexpr bool draws_random_numbers = false;  // no dropout: may run beside another branch
 
   CnnBranch(ParameterLayout& layout, const Options& options)

@@ -17,6 +17,8 @@ struct DenseHeadOptions {
   Index outputs = 1;
   std::string name = "fc_final";          // the final layer
   std::string hidden_prefix = "fc_head_"; // hidden layers: fc_head_1, fc_head_2, ...
+
+  bool operator==(const DenseHeadOptions&) const = default;
 };
 
 template <class T>

@@ -20,6 +20,8 @@ struct LstmBranchOptions {
   Index features = 16;      // width of the fully connected layer
   std::string lstm_name = "lstm";
   std::string fc_name = "fc_lstm_1";
+
+  bool operator==(const LstmBranchOptions&) const = default;
 };
 
 template <class T>
@@ -28,6 +30,7 @@ class LstmBranch {
   using Options = LstmBranchOptions;
   using Input = TensorRef<T, 3>;
   static constexpr const char* input_name = "x_lstm";
+  static constexpr int feature_axis = 2;  // features of (N, T, F)
   static constexpr bool draws_random_numbers = true;  // dropout between LSTM layers
 
   LstmBranch(ParameterLayout& layout, const Options& options)

@@ -60,6 +60,39 @@ inline TargetScaling target_scaling_from_json(const nlohmann::json& j, const std
   return s;
 }
 
+// The input scaling as JSON, keyed by input name: {"x_cnn": {"mean": [...], "scale": [...]}, ...}.
+template <class Model>
+nlohmann::json input_scaling_json(const Model& model) {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t b = 0; b < Model::branch_count; ++b)
+    if (const auto& s = model.input_scaling()[b]; !s.empty()) j[Model::input_names[b]] = {{"mean", s.mean}, {"scale", s.scale}};
+  return j;
+}
+
+namespace detail {
+
+// Sets the input scaling stored as input_scaling_json; `where` names the file and entry.
+template <class Model>
+void set_input_scaling(Model& model, const nlohmann::json& j, const std::string& where) {
+  JsonObjectReader r(j, where, "input_scaling");
+  typename Model::InputScaling scaling{};
+  for (std::size_t b = 0; b < Model::branch_count; ++b)
+    if (r.has(Model::input_names[b])) {
+      JsonObjectReader s = r.child(Model::input_names[b]);
+      s.read("mean", scaling[b].mean);
+      s.read("scale", scaling[b].scale);
+      s.finish();
+    }
+  r.finish();
+  try {
+    model.set_input_scaling(std::move(scaling));
+  } catch (const Error& e) {
+    throw FormatError(where + ": " + e.what());
+  }
+}
+
+}  // namespace detail
+
 // Writes parameters and metadata atomically (temporary file, then rename).
 template <class Model>
 void save_model(const std::string& path, const Model& model,
@@ -67,6 +100,7 @@ void save_model(const std::string& path, const Model& model,
   metadata["format"] = "cnnlstm-model";
   metadata["model"] = to_json(spec_of(model)).dump();
   if (!model.target_scaling().mean.empty()) metadata["target_scaling"] = to_json(model.target_scaling()).dump();
+  if (model.scales_inputs()) metadata["input_scaling"] = input_scaling_json(model).dump();
   write_parameters(path, model.parameters(), metadata);
 }
 
@@ -156,6 +190,32 @@ inline ParameterLayout layout_of(const ModelSpec& spec) {
   return layout;
 }
 
+// A model file's patch must be the input's, when the input's is known.
+inline void check_patch(const ModelSpec& spec, std::optional<Index> patch, const std::string& path) {
+  if (patch && spec.cnn && spec.cnn->patch != *patch)
+    throw ShapeError(path + ": the model was trained on " + std::to_string(spec.cnn->patch) + "x" +
+                     std::to_string(spec.cnn->patch) + " patches, the input has " + std::to_string(*patch) + "x" +
+                     std::to_string(*patch));
+}
+
+template <class T>
+void check_finite_parameter(const T* values, const ParameterSpec& p, const std::string& path) {
+  for (Index i = 0; i < p.slot.size; ++i)
+    if (!std::isfinite(static_cast<double>(values[i])))
+      throw FormatError(path + ": tensor '" + p.name + "' holds a non-finite value at element " + std::to_string(i));
+}
+
+// Sets the target scaling stored as JSON; `where` names the file and entry in messages.
+template <class Model>
+void set_scaling(Model& model, const nlohmann::json& j, const std::string& where) {
+  auto scaling = target_scaling_from_json(j, where);
+  try {
+    model.set_target_scaling(std::move(scaling));
+  } catch (const ConfigError& e) {
+    throw FormatError(where + ": " + e.what());
+  }
+}
+
 }  // namespace detail
 
 // The architecture of a PyTorch export of the paper's modules, from its tensor names and shapes.
@@ -191,6 +251,9 @@ template <class T>
 LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = std::nullopt) {
   const auto file = SafetensorsFile::open(path);
   const auto& meta = file.metadata();
+  if (meta.count("format") && meta.at("format") == "cnnlstm-ensemble")
+    throw ConfigError(path + ": it holds an ensemble, not one model (read it with load_ensemble; soc export "
+                      "--member K writes one member as a single model)");
   const bool ours = meta.count("format") && meta.at("format") == "cnnlstm-model";
   ModelSpec spec;
   if (ours) {
@@ -206,10 +269,7 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
     } catch (const ConfigError& e) {
       throw FormatError(e.what());
     }
-    if (patch && spec.cnn && spec.cnn->patch != *patch)
-      throw ShapeError(path + ": the model was trained on " + std::to_string(spec.cnn->patch) + "x" +
-                       std::to_string(spec.cnn->patch) + " patches, the input has " +
-                       std::to_string(*patch) + "x" + std::to_string(*patch));
+    detail::check_patch(spec, patch, path);
   } else {
     spec = infer_spec(file, patch);
   }
@@ -226,10 +286,7 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
       [&](auto& model) {
         read_parameters(file, model.parameters());
         for (const ParameterSpec& p : model.parameters().layout().specs())
-          for (Index i = 0; i < p.slot.size; ++i)
-            if (!std::isfinite(static_cast<double>(model.parameters().value(p.slot)[i])))
-              throw FormatError(path + ": tensor '" + p.name + "' holds a non-finite value at element " +
-                                std::to_string(i));
+          detail::check_finite_parameter(model.parameters().value(p.slot), p, path);
         if (meta.count("target_scaling")) {
           nlohmann::json s;
           try {
@@ -237,12 +294,16 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
           } catch (const nlohmann::json::exception& e) {
             throw FormatError(path + ": the metadata entry \"target_scaling\" is not valid JSON: " + e.what());
           }
-          auto scaling = target_scaling_from_json(s, path + " (metadata)");
+          detail::set_scaling(model, s, path + " (metadata)");
+        }
+        if (meta.count("input_scaling")) {
+          nlohmann::json s;
           try {
-            model.set_target_scaling(std::move(scaling));
-          } catch (const ConfigError& e) {
-            throw FormatError(path + ": " + e.what());
+            s = nlohmann::json::parse(meta.at("input_scaling"));
+          } catch (const nlohmann::json::exception& e) {
+            throw FormatError(path + ": the metadata entry \"input_scaling\" is not valid JSON: " + e.what());
           }
+          detail::set_input_scaling(model, s, path + " (metadata)");
         }
       },
       loaded.model);

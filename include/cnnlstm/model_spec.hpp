@@ -37,6 +37,8 @@ struct ModelSpec {
   std::optional<LstmBranchOptions> lstm;
   DenseHeadOptions head;
 
+  bool operator==(const ModelSpec&) const = default;
+
   // "CNN", "LSTM_evi", "CNN-LSTM_evi_lsp", ...; series of another width are "..._F<n>".
   std::string variant_name() const {
     if (!lstm) return "CNN";

@@ -6,7 +6,7 @@
 //   ...                                    |
 //
 // The paper's seven variants are SocModel<T, CnnBranch<T>>, SocModel<T, LstmBranch<T>> and
-// SocModel<T, CnnBranch<T>, LstmBranch<T>> with its sizes (see variants.hpp). Any type that meets
+// SocModel<T, CnnBranch<T>, LstmBranch<T>> with its sizes (see model_spec.hpp). Any type that meets
 // the Branch concept (branch.hpp) can be added: a deeper CNN, another LSTM, a third covariate.
 //
 // The model owns its parameters in one flat buffer (parameters.hpp) and its layers' buffers.
@@ -28,9 +28,11 @@
 // predictions are bit-identical for any batch size and thread count, and training results for
 // any thread count (the parameter gradients of a branch are always summed by one thread).
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <exception>
+#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -40,6 +42,7 @@
 
 #include "branch.hpp"
 #include "dense_head.hpp"
+#include "input_scaling.hpp"
 #include "layers/reshape.hpp"
 
 namespace cnnlstm {
@@ -65,6 +68,22 @@ constexpr bool may_draw_random_numbers() {
 
 // Evaluation splits batches into chunks of this many samples.
 inline constexpr Index prediction_chunk = 64;
+// The feature axis of a branch's input (Branch trait feature_axis), 0 when it has none.
+template <class B>
+constexpr int feature_axis_of() {
+  if constexpr (requires { B::feature_axis; })
+    return B::feature_axis;
+  else
+    return 0;
+}
+
+template <class Ref>
+struct ref_rank;
+template <class U, int R>
+struct ref_rank<TensorRef<U, R>> {
+  static constexpr int value = R;
+};
+
 // From this many samples up, with two or more OpenMP threads, the branches run side by side.
 inline constexpr Index parallel_branches_from = 16;
 
@@ -131,8 +150,27 @@ class SocModel {
     scaling_ = std::move(scaling);
   }
 
-  // inputs (N, ...) per branch -> network output (N, outputs), in standardised units
-  TensorRef<T, 2> forward(const Inputs& x, const Context& ctx) {
+  // One FeatureScaling per branch input (input_scaling.hpp); empty ones leave that input as it is.
+  using InputScaling = std::array<FeatureScaling, branch_count>;
+  const InputScaling& input_scaling() const { return input_scaling_; }
+  void set_input_scaling(InputScaling scaling) {
+    check_input_scaling(scaling, std::index_sequence_for<Branches...>{});
+    input_scaling_ = std::move(scaling);
+  }
+  bool scales_inputs() const {
+    return std::any_of(input_scaling_.begin(), input_scaling_.end(), [](const FeatureScaling& s) { return !s.empty(); });
+  }
+  // The scaling of every input that has a feature axis, fitted on the given rows.
+  InputScaling fit_input_scaling(const Inputs& x, std::span<const std::int64_t> rows) const {
+    InputScaling s;
+    fit_scalings(s, x, rows, std::index_sequence_for<Branches...>{});
+    return s;
+  }
+
+  // inputs (N, ...) per branch, in their own units -> network output (N, outputs), in
+  // standardised units. With an input scaling, the branches see the scaled inputs.
+  TensorRef<T, 2> forward(const Inputs& raw, const Context& ctx) {
+    const Inputs& x = scales_inputs() ? scale_inputs(raw, std::index_sequence_for<Branches...>{}) : raw;
     check_batch_sizes(x, std::index_sequence_for<Branches...>{});
     const Index n = std::get<0>(x).dimension(0);
     if (!ctx.training() && n > prediction_chunk) return forward_in_chunks(x);
@@ -140,8 +178,11 @@ class SocModel {
     return kernels::from_lanes(main_.forward(params_, x, ctx), output_);
   }
 
-  // dy (N, outputs) -> gradient of each input; accumulates every parameter gradient
-  Inputs backward(TensorRef<T, 2> dy) { return main_.backward(params_, dy); }
+  // dy (N, outputs) -> gradient of each input (in its own units); accumulates every parameter gradient
+  Inputs backward(TensorRef<T, 2> dy) {
+    const Inputs g = main_.backward(params_, dy);
+    return scales_inputs() ? unscale_gradients(g, std::index_sequence_for<Branches...>{}) : g;
+  }
 
   // dy (N, outputs): accumulates every parameter gradient and skips the inputs' gradients,
   // which training does not need (the same parameter gradients as backward(), bit for bit).
@@ -301,6 +342,60 @@ class SocModel {
     return TensorRef<T, Rank>(x.data() + first * row, shape);
   }
 
+  template <std::size_t... I>
+  void check_input_scaling(const InputScaling& s, std::index_sequence<I...>) const {
+    (check_branch_scaling<I, Branches>(s[I]), ...);
+  }
+  template <std::size_t I, class B>
+  void check_branch_scaling(const FeatureScaling& s) const {
+    if (s.empty()) return;
+    if constexpr (feature_axis_of<B>() == 0)
+      throw ConfigError(std::string("input ") + B::input_name + " has no feature axis, so it cannot be scaled");
+    else
+      check_feature_scaling(s, static_cast<Index>(s.mean.size()), B::input_name);
+  }
+
+  template <std::size_t... I>
+  void fit_scalings(InputScaling& s, const Inputs& x, std::span<const std::int64_t> rows, std::index_sequence<I...>) const {
+    ((s[I] = feature_axis_of<Branches>() == 0 ? FeatureScaling{}
+                                               : fit_feature_scaling(std::get<I>(x), feature_axis_of<Branches>(), rows)),
+     ...);
+  }
+
+  template <std::size_t... I>
+  const Inputs& scale_inputs(const Inputs& raw, std::index_sequence<I...>) {
+    (scale_input<I, Branches>(raw), ...);
+    return scaled_views_;
+  }
+  template <std::size_t I, class B>
+  void scale_input(const Inputs& raw) {
+    const auto& x = std::get<I>(raw);
+    const FeatureScaling& s = input_scaling_[I];
+    if (s.empty()) {
+      std::get<I>(scaled_views_) = x;
+      return;
+    }
+    constexpr int axis = feature_axis_of<B>();
+    check_feature_scaling(s, x.dimension(axis), B::input_name);
+    apply_feature_scaling(x, axis, s, std::get<I>(scaled_));
+    std::get<I>(scaled_views_) = std::get<I>(scaled_);
+  }
+
+  template <std::size_t... I>
+  Inputs unscale_gradients(const Inputs& g, std::index_sequence<I...>) {
+    return {unscale_gradient<I, Branches>(std::get<I>(g))...};
+  }
+  template <std::size_t I, class B>
+  typename B::Input unscale_gradient(const typename B::Input& g) {
+    const FeatureScaling& s = input_scaling_[I];
+    if (s.empty()) return g;
+    auto& buffer = std::get<I>(input_grads_);
+    buffer.resize(g.shape());
+    std::copy_n(g.data(), g.size(), buffer.data());
+    unscale_feature_gradient(buffer, feature_axis_of<B>(), s);
+    return buffer;
+  }
+
   // Chunk c of the batch through `pipe`, its outputs into rows of output_.
   void run_chunk(Pipeline& pipe, const Inputs& x, Index c) {
     const Index n = std::get<0>(x).dimension(0), first = c * prediction_chunk;
@@ -348,6 +443,10 @@ class SocModel {
   Parameters<T> params_;
   std::vector<Pipeline> workers_;        // evaluation threads 1, 2, ...: copies of main_
   TargetScaling scaling_;
+  InputScaling input_scaling_{};
+  std::tuple<TensorBuffer<T, ref_rank<typename Branches::Input>::value>...> scaled_;      // scaled inputs
+  std::tuple<TensorBuffer<T, ref_rank<typename Branches::Input>::value>...> input_grads_;  // in raw units
+  Inputs scaled_views_{};
   TensorBuffer<T, 2> output_;            // (N, outputs) in standardised units
   TensorBuffer<T, 2> prediction_;        // (N, outputs) in target units
 };

@@ -13,6 +13,7 @@
 
 #include "json_reader.hpp"
 #include "model_spec.hpp"
+#include "recipe.hpp"
 #include "trainer.hpp"
 
 namespace cnnlstm {
@@ -27,18 +28,21 @@ struct TrainConfig {
   double lstm_dropout = 0.0;
   std::vector<Index> head_hidden{};  // hidden widths of the dense head (the paper: none)
 
-  // The recipe (see docs/training.md for why these defaults).
-  double lr = 3e-3;
-  double weight_decay = 0.0;
-  Index batch_size = 32;
-  Index epochs = 300;
-  Index eval_interval = 5;
-  std::uint64_t rand_seed = 314;
-  double val_fraction = 0.1;
-  Index patience = 20;  // evaluations without improvement of the validation RMSE
-  bool shuffle = true;
-  bool standardize_targets = true;
-  bool paper_init = true;  // Xavier-uniform Linear weights, bias 0.01
+  // The recipe (see docs/training.md for why these defaults): the library's own defaults.
+  double lr = TrainerOptions{}.adam.lr;
+  double weight_decay = TrainerOptions{}.adam.weight_decay;
+  Index batch_size = TrainerOptions{}.batch_size;
+  Index epochs = TrainerOptions{}.epochs;  // with cv_folds: the most epochs the cross-validation tries
+  Index eval_interval = TrainerOptions{}.eval_interval;
+  std::uint64_t rand_seed = TrainerOptions{}.seed;
+  Index cv_folds = RecipeOptions{}.folds;  // internal folds choosing the epochs; 0: a validation split
+  Index ensemble = RecipeOptions{}.members;  // networks averaged
+  double val_fraction = 0.1;  // without cv_folds: the share of training rows that selects the model
+  Index patience = TrainerOptions{}.patience;  // evaluations without improvement before a network stops
+  bool shuffle = TrainerOptions{}.shuffle;
+  bool standardize_targets = TrainerOptions{}.standardize_targets;
+  std::string input_scaling = "standard";  // "standard": per-feature standardisation; "none"
+  bool paper_init = InitOptions{}.xavier_linear;  // Xavier-uniform Linear weights, bias 0.01
   int threads = 0;         // 0: OpenMP's default
 
   // Data and outputs (paths; empty when not given).
@@ -54,8 +58,25 @@ struct TrainConfig {
     o.eval_interval = eval_interval;
     o.seed = rand_seed;
     o.shuffle = shuffle;
-    o.patience = val_fraction > 0 ? patience : 0;
-    o.standardize_targets = standardize_targets;
+    o.patience = cv_folds >= 2 || val_fraction > 0 ? patience : 0;
+    // A warm start continues the model it was given, in that model's own target scaling (none
+    // for a PyTorch export): standardising would reinterpret its output.
+    o.standardize_targets = standardize_targets && init.empty();
+    o.standardize_inputs = input_scaling == "standard" && init.empty();
+    return o;
+  }
+
+  // Whether training follows the recipe (internal cross-validation, refit ensemble) or trains
+  // networks with a validation split; a warm start always continues its one model.
+  bool uses_recipe() const { return cv_folds >= 2 && init.empty(); }
+
+  RecipeOptions recipe_options(std::optional<double> lower_limit) const {
+    RecipeOptions o;
+    o.trainer = trainer_options();
+    o.folds = cv_folds;
+    o.members = ensemble;
+    o.lower_limit = lower_limit;
+    o.init.xavier_linear = paper_init;
     return o;
   }
 };
@@ -84,10 +105,16 @@ inline void apply_train_config(const nlohmann::json& j, const std::string& where
   r.read("epochs", c.epochs, 0, 1e8);
   r.read("eval_interval", c.eval_interval, 1, 1e8);
   r.read("rand_seed", c.rand_seed, 0, 1.8e19);
+  r.read("cv_folds", c.cv_folds, 0, 1000);
+  if (c.cv_folds == 1) throw ConfigError(where + ": key \"cv_folds\" must be 0 (a validation split) or at least 2");
+  r.read("ensemble", c.ensemble, 1, 1000);
   r.read("val_fraction", c.val_fraction, 0.0, 1.0, false, true);
   r.read("patience", c.patience, 0, 1e8);
   r.read("shuffle", c.shuffle);
   r.read("standardize_targets", c.standardize_targets);
+  r.read("input_scaling", c.input_scaling);
+  if (c.input_scaling != "standard" && c.input_scaling != "none")
+    throw ConfigError(where + ": key \"input_scaling\" must be \"standard\" or \"none\", got \"" + c.input_scaling + "\"");
   r.read("paper_init", c.paper_init);
   r.read("threads", c.threads, 0, 4096);
   r.read("x_cnn", c.x_cnn);
@@ -118,10 +145,13 @@ inline nlohmann::json to_json(const TrainConfig& c) {
                    {"epochs", c.epochs},
                    {"eval_interval", c.eval_interval},
                    {"rand_seed", c.rand_seed},
+                   {"cv_folds", c.cv_folds},
+                   {"ensemble", c.ensemble},
                    {"val_fraction", c.val_fraction},
                    {"patience", c.patience},
                    {"shuffle", c.shuffle},
                    {"standardize_targets", c.standardize_targets},
+                   {"input_scaling", c.input_scaling},
                    {"paper_init", c.paper_init},
                    {"threads", c.threads},
                    {"target_columns", c.target_columns}};

@@ -24,15 +24,19 @@
 
 namespace cnnlstm {
 
+// The defaults are the recipe of docs/training.md (what soc train uses).
 struct TrainerOptions {
-  Index epochs = 300;
+  Index epochs = 300;               // the most epochs a network trains
   Index batch_size = 32;
-  AdamOptions adam{};
-  Index eval_interval = 10;         // evaluate (and maybe select) every this many epochs
+  AdamOptions adam{.lr = 3e-3};
+  Index eval_interval = 5;          // evaluate (and maybe select) every this many epochs
   std::uint64_t seed = 314;         // shuffling and dropout
   bool shuffle = true;              // false: visit the training rows in the given order
-  Index patience = 0;               // stop after this many evaluations without improvement; 0: never
-  bool standardize_targets = true;  // learn (y - mean) / sd of the training targets
+  Index patience = 20;              // with validation rows: stop after this many evaluations
+                                    // without improvement; 0: never
+  bool standardize_targets = true;  // a model without a target scaling learns (y - mean) / sd of
+                                    // the training targets; a model with one keeps it
+  bool standardize_inputs = true;   // likewise for the inputs, feature by feature (input_scaling.hpp)
 };
 
 inline void validate(const TrainerOptions& o) {
@@ -82,6 +86,27 @@ struct EpochProgress {
   const EvaluationRecord* evaluation = nullptr;  // set on epochs that evaluated
 };
 
+// Mean and standard deviation (population) of each target column over the rows: the scaling a
+// model without one learns its targets in.
+template <class T>
+TargetScaling standardization(TensorRef<T, 2> targets, std::span<const std::int64_t> rows) {
+  TargetScaling s;
+  for (Index k = 0; k < targets.dimension(1); ++k) {
+    double sum = 0, sum_sq = 0;
+    for (std::int64_t r : rows) {
+      const double y = static_cast<double>(targets(r, k));
+      sum += y;
+      sum_sq += y * y;
+    }
+    const double n = static_cast<double>(rows.size());
+    const double mean = sum / n;
+    const double sd = std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
+    s.mean.push_back(mean);
+    s.scale.push_back(sd > 1e-12 * std::max(1.0, std::abs(mean)) ? sd : 1.0);
+  }
+  return s;
+}
+
 template <class Model>
 class Trainer {
  public:
@@ -123,6 +148,8 @@ class Trainer {
     check_data(data, train_rows, validation_rows);
     if (state_.epochs_done == 0 && options_.standardize_targets && model_.target_scaling().mean.empty())
       model_.set_target_scaling(standardization(data.targets, train_rows));
+    if (state_.epochs_done == 0 && options_.standardize_inputs && !model_.scales_inputs())
+      model_.set_input_scaling(model_.fit_input_scaling(data.inputs, train_rows));
     TrainingSummary summary;
     summary.stopped_early = options_.patience > 0 && state_.evaluations_since_best >= options_.patience;  // resumed
     const auto started = std::chrono::steady_clock::now() - seconds_to_duration(state_.seconds);
@@ -163,25 +190,6 @@ class Trainer {
       for (std::int64_t r : rows)
         if (r < 0 || r >= n)
           throw DataError("training: row index " + std::to_string(r) + " is outside 0.." + std::to_string(n - 1));
-  }
-
-  // Mean and standard deviation (population) of each target column over the rows.
-  static TargetScaling standardization(TensorRef<T, 2> targets, std::span<const std::int64_t> rows) {
-    TargetScaling s;
-    for (Index k = 0; k < targets.dimension(1); ++k) {
-      double sum = 0, sum_sq = 0;
-      for (std::int64_t r : rows) {
-        const double y = static_cast<double>(targets(r, k));
-        sum += y;
-        sum_sq += y * y;
-      }
-      const double n = static_cast<double>(rows.size());
-      const double mean = sum / n;
-      const double sd = std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
-      s.mean.push_back(mean);
-      s.scale.push_back(sd > 1e-12 * std::max(1.0, std::abs(mean)) ? sd : 1.0);
-    }
-    return s;
   }
 
   // One pass over the training rows; returns the mean batch loss.

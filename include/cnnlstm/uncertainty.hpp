@@ -11,9 +11,16 @@
 // Q0.05 = m - q (s + delta), Q0.5 = the members' median, Q0.95 = m + q (s + delta).
 // Without calibration the bands are the members' own 5%, 50% and 95% quantiles.
 //
+// Cross-conformal calibration (the default recipe, recipe.hpp) scores the out-of-fold predictions
+// of an internal cross-validation instead: the score of a training site is its absolute residual
+// |y - oof| (no spread: the out-of-fold prediction comes from one network), q is the same rank of
+// those n scores, and the interval is m -+ q (scaled_by_spread false). Every training site is a
+// calibration site and none is held back from training.
+//
 // A target with a physical lower limit L (SOC content cannot be below 0) cuts the calibrated
 // interval there: [max(lo, L), max(hi, L)]. Every site has y >= L, so a site inside [lo, hi] is
-// inside the cut interval too: the coverage guarantee holds, and no band is below L.
+// inside the cut interval too: the coverage guarantee holds, and no band is below L. The mean and
+// median are cut at L as well, so that Q0.05 <= mean <= Q0.95 holds at every site.
 
 #include <algorithm>
 #include <cmath>
@@ -34,6 +41,7 @@ struct ConformalCalibration {
   double delta = 0;    // floor added to the spread
   std::size_t n = 0;   // calibration sites
   std::optional<double> lower_limit;  // the target's physical lower limit, if it has one
+  bool scaled_by_spread = true;       // half-width q (spread + delta); false: q alone
 };
 
 struct PredictionBands {
@@ -63,10 +71,12 @@ inline PredictionBands prediction_bands(std::vector<double> members, const std::
   std::sort(members.begin(), members.end());
   b.q50 = quantile_sorted(members, 0.5);
   if (c) {
-    const double half = c->q * (spread + c->delta);
+    const double half = c->scaled_by_spread ? c->q * (spread + c->delta) : c->q;
     const double floor = c->lower_limit.value_or(-HUGE_VAL);
     b.q05 = std::max(b.mean - half, floor);
     b.q95 = std::max(b.mean + half, floor);
+    b.mean = std::max(b.mean, floor);
+    b.q50 = std::max(b.q50, floor);
   } else {
     b.q05 = quantile_sorted(members, 0.05);
     b.q95 = quantile_sorted(members, 0.95);
@@ -86,6 +96,15 @@ inline void check_lower_limit(const std::vector<double>& observed, std::optional
                     ": give the target's true limit, or none for a target that can be negative");
 }
 
+// The rank of the calibrated score among n sorted scores at coverage 1 - alpha, 1-based.
+inline std::size_t conformal_rank(std::size_t n, double alpha) {
+  const auto rank = static_cast<std::size_t>(std::ceil((static_cast<double>(n) + 1) * (1 - alpha)));
+  if (rank > n)
+    throw DataError("conformal calibration at " + std::to_string(1 - alpha) + " coverage needs at least " +
+                    std::to_string(static_cast<long>(std::ceil(1 / alpha - 1))) + " calibration sites, got " + std::to_string(n));
+  return rank;
+}
+
 // Calibrates on sites with observations y and member predictions (sites x members); intervals
 // are cut at lower_limit when the target has one.
 inline ConformalCalibration calibrate_conformal(const std::vector<std::vector<double>>& member_predictions,
@@ -102,11 +121,21 @@ inline ConformalCalibration calibrate_conformal(const std::vector<std::vector<do
   for (std::size_t i = 0; i < n; ++i)
     scores.push_back(std::abs(observed[i] - mean_of(member_predictions[i])) / (sd_of(member_predictions[i]) + delta));
   std::sort(scores.begin(), scores.end());
-  const auto rank = static_cast<std::size_t>(std::ceil((static_cast<double>(n) + 1) * (1 - alpha)));
-  if (rank > n)
-    throw DataError("conformal calibration at " + std::to_string(1 - alpha) + " coverage needs at least " +
-                    std::to_string(static_cast<long>(std::ceil(1 / alpha - 1))) + " calibration sites, got " + std::to_string(n));
-  return {alpha, scores[rank - 1], delta, n, lower_limit};
+  return {alpha, scores[conformal_rank(n, alpha) - 1], delta, n, lower_limit};
+}
+
+// Cross-conformal calibration on out-of-fold predictions: scores |y - predicted|, no spread.
+inline ConformalCalibration calibrate_residuals(const std::vector<double>& predicted, const std::vector<double>& observed,
+                                                double alpha, std::optional<double> lower_limit = std::nullopt) {
+  if (!(alpha > 0 && alpha < 1)) throw ConfigError("conformal alpha must be in (0, 1), got " + std::to_string(alpha));
+  if (observed.empty() || predicted.size() != observed.size())
+    throw DataError("conformal calibration needs one prediction per calibration site (" + std::to_string(observed.size()) + ")");
+  check_lower_limit(observed, lower_limit);
+  std::vector<double> scores;
+  for (std::size_t i = 0; i < observed.size(); ++i) scores.push_back(std::abs(observed[i] - predicted[i]));
+  std::sort(scores.begin(), scores.end());
+  const double delta = std::max(1e-12, 0.01 * sd_of(observed));
+  return {alpha, scores[conformal_rank(scores.size(), alpha) - 1], delta, observed.size(), lower_limit, false};
 }
 
 // Prediction interval coverage probability: the share of sites whose observation lies in [q05, q95].
@@ -119,6 +148,7 @@ inline double interval_coverage(const std::vector<PredictionBands>& bands, const
 inline nlohmann::json to_json(const ConformalCalibration& c) {
   nlohmann::json j{{"alpha", c.alpha}, {"q", c.q}, {"delta", c.delta}, {"n", c.n}};
   if (c.lower_limit) j["lower_limit"] = *c.lower_limit;
+  if (!c.scaled_by_spread) j["scaled_by_spread"] = false;
   return j;
 }
 
@@ -127,6 +157,7 @@ inline ConformalCalibration conformal_from_json(const nlohmann::json& j, const s
     ConformalCalibration c{j.at("alpha").get<double>(), j.at("q").get<double>(), j.at("delta").get<double>(),
                            j.at("n").get<std::size_t>(), std::nullopt};
     if (j.contains("lower_limit")) c.lower_limit = j.at("lower_limit").get<double>();
+    if (j.contains("scaled_by_spread")) c.scaled_by_spread = j.at("scaled_by_spread").get<bool>();
     if (!(c.alpha > 0 && c.alpha < 1) || !(c.q >= 0) || !(c.delta > 0) || !std::isfinite(c.q) ||
         (c.lower_limit && !std::isfinite(*c.lower_limit)))
       throw FormatError(where + ": the conformal calibration holds out-of-range values");

@@ -76,7 +76,9 @@ TEST_CASE("a lower limit cuts the calibrated interval without losing coverage") 
   for (std::size_t i = 0; i < cut_bands.size(); ++i) {
     CHECK(cut_bands[i].q05 == std::max(0.0, plain_bands[i].q05));
     CHECK(cut_bands[i].q95 == std::max(0.0, plain_bands[i].q95));
-    CHECK(cut_bands[i].mean == plain_bands[i].mean);
+    CHECK(cut_bands[i].mean == std::max(0.0, plain_bands[i].mean));  // the point prediction is cut too
+    CHECK(cut_bands[i].q05 <= cut_bands[i].mean);
+    CHECK(cut_bands[i].mean <= cut_bands[i].q95);
   }
   CHECK(interval_coverage(cut_bands, observed) == interval_coverage(plain_bands, observed));
 

@@ -1,0 +1,284 @@
+#pragma once
+// The default training recipe for small soil data sets: choose the number of epochs by internal
+// k-fold cross-validation over the training rows, refit an ensemble of networks on all of them for
+// that many epochs, and calibrate a 90% prediction interval on the cross-validation's out-of-fold
+// predictions (cross-conformal, in the spirit of CV+: no site is held back from training).
+//
+//   1. The training rows are split into `folds` random folds. For each fold a network (its own
+//      seed) trains on the other folds with Trainer, evaluated on the fold every eval_interval
+//      epochs; its predictions on the fold are kept at every evaluation. A fold stops after
+//      `patience` evaluations without improvement, or at trainer.epochs.
+//   2. The out-of-fold predictions of every site at each evaluated epoch give one pooled curve,
+//      score(e) = mean over outputs of RMSE(e) / sd(target): the recipe's epochs E* is its minimum
+//      over the epochs that every fold reached. Pooling all training sites makes this choice far
+//      less noisy than a validation tenth, and costs no site.
+//   3. `members` networks (other seeds) train on all training rows for E* epochs; the ensemble
+//      predicts their mean.
+//   4. Per output, the out-of-fold absolute residuals at E* calibrate the interval:
+//      mean -+ q, q the ceil((n + 1)(1 - alpha))-th smallest residual (uncertainty.hpp).
+// Networks train side by side over the OpenMP threads, one network per thread (each network
+// single-threaded inside): no barrier per step, so a busy core slows one network, not all. Every
+// network depends only on its own seed and rows: the result is bit-identical for any thread count.
+//
+//   auto result = train_recipe(blank_model, {inputs, targets}, train_rows, RecipeOptions{});
+//   // result.members, result.epochs, result.calibration, result.out_of_fold
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "folds.hpp"
+#include "trainer.hpp"
+#include "uncertainty.hpp"
+
+namespace cnnlstm {
+
+struct RecipeOptions {
+  TrainerOptions trainer{};  // each network's training; trainer.epochs caps the epochs the CV tries
+  Index folds = 5;           // internal cross-validation folds over the training rows (>= 2)
+  Index members = 10;        // networks refit on all training rows and averaged
+  double alpha = 0.1;        // the interval's miscoverage: 0.1 gives the 90% interval
+  std::optional<double> lower_limit = 0.0;  // no interval bound below this (SOC >= 0); none: unbounded
+  InitOptions init{};        // initialisation of every network (the paper's by default)
+};
+
+inline void validate(const RecipeOptions& o) {
+  validate(o.trainer);
+  if (o.folds < 2) throw ConfigError("the recipe needs at least 2 cross-validation folds, got " + std::to_string(o.folds));
+  if (o.members < 1) throw ConfigError("the recipe needs at least 1 member, got " + std::to_string(o.members));
+  if (!(o.alpha > 0 && o.alpha < 1)) throw ConfigError("the interval's alpha must be in (0, 1), got " + std::to_string(o.alpha));
+}
+
+// One point of the cross-validation curve.
+struct CvPoint {
+  Index epoch = 0;
+  double score = 0;  // mean over outputs of out-of-fold RMSE / target sd
+};
+
+template <class Model>
+struct RecipeResult {
+  std::vector<Model> members;
+  Index epochs = 0;                                // E*, chosen by the cross-validation
+  std::vector<CvPoint> cv_curve;                   // the pooled out-of-fold curve
+  Matrix<double> out_of_fold;                      // (training rows, outputs) at E*, in target units
+  std::vector<ConformalCalibration> calibration;   // one per output
+};
+
+// Reported after each network finishes (from inside the parallel region, serialised).
+struct RecipeProgress {
+  std::string stage;  // "fold" or "member"
+  Index done = 0, total = 0;
+};
+
+namespace detail {
+
+// Runs task(0..count-1) over the OpenMP threads, one task per thread at a time; the first
+// exception (in task order) is rethrown after all tasks ended.
+template <class Task>
+void run_side_by_side(Index count, Task&& task) {
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(count));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Index t = 0; t < count; ++t) {
+    try {
+      task(t);
+    } catch (...) {
+      errors[static_cast<std::size_t>(t)] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// Seeds of the networks: fold f gets seed_of(seed, 0, f), member m seed_of(seed, 1, m); member 0
+// has the run's seed itself, so a one-member recipe initialises like a plain Trainer run.
+inline std::uint64_t network_seed(std::uint64_t seed, int stage, Index k) {
+  if (stage == 1 && k == 0) return seed;
+  Rng rng(seed ^ (stage == 0 ? 0xF01D5EEDull : 0x3E3BE45EEDull));
+  std::uint64_t s = 0;
+  for (Index i = 0; i <= k; ++i) s = rng.next();
+  return s;
+}
+
+}  // namespace detail
+
+template <class Model>
+class Recipe {
+ public:
+  using T = typename Model::Scalar;
+  using Data = typename Trainer<Model>::Data;
+
+  explicit Recipe(RecipeOptions options) : options_(std::move(options)) { validate(options_); }
+  std::function<void(const RecipeProgress&)> on_progress;
+
+  RecipeResult<Model> fit(const Model& blank, const Data& data, std::span<const std::int64_t> train_rows) {
+    if (static_cast<Index>(train_rows.size()) < 2 * options_.folds)
+      throw DataError("the recipe's " + std::to_string(options_.folds) + "-fold cross-validation needs at least " +
+                      std::to_string(2 * options_.folds) + " training rows, got " + std::to_string(train_rows.size()));
+    Scalings scaling{options_.trainer.standardize_targets ? standardization(data.targets, train_rows) : TargetScaling{},
+                     options_.trainer.standardize_inputs ? blank.fit_input_scaling(data.inputs, train_rows)
+                                                         : typename Model::InputScaling{}};
+    RecipeResult<Model> result;
+    const std::vector<FoldRun> folds = run_folds(blank, scaling, data, train_rows);
+    result.cv_curve = pooled_curve(folds, data.targets, train_rows, scaling.targets);
+    const auto best = std::min_element(result.cv_curve.begin(), result.cv_curve.end(),
+                                       [](const CvPoint& a, const CvPoint& b) { return a.score < b.score; });
+    result.epochs = best->epoch;
+    result.out_of_fold = out_of_fold_at(folds, static_cast<std::size_t>(best - result.cv_curve.begin()),
+                                        train_rows.size(), blank.outputs());
+    result.members = run_members(blank, scaling, data, train_rows, result.epochs);
+    result.calibration = calibrate(result.out_of_fold, data.targets, train_rows);
+    return result;
+  }
+
+ private:
+  // One fold's network: the positions (in train_rows) of its held-out sites and its predictions
+  // there after each evaluation ((fold sites, outputs) per evaluation).
+  struct FoldRun {
+    std::vector<std::size_t> positions;
+    std::vector<Index> epochs;
+    std::vector<Matrix<double>> predictions;
+  };
+
+  // The scalings every network of the recipe shares: fitted once, on all training rows.
+  struct Scalings {
+    TargetScaling targets;
+    typename Model::InputScaling inputs;
+  };
+
+  Model fresh(const Model& blank, const Scalings& scaling, std::uint64_t seed) const {
+    Model m = blank;
+    m.initialize(seed, options_.init);
+    m.set_target_scaling(scaling.targets);
+    m.set_input_scaling(scaling.inputs);
+    return m;
+  }
+
+  std::vector<FoldRun> run_folds(const Model& blank, const Scalings& scaling, const Data& data,
+                                 std::span<const std::int64_t> train_rows) {
+    const auto n = static_cast<Index>(train_rows.size());
+    const std::vector<Fold> folds = random_folds(options_.folds, n, options_.trainer.seed);
+    std::vector<FoldRun> runs(folds.size());
+    Index done = 0;
+    detail::run_side_by_side(options_.folds, [&](Index f) {
+      const Fold& fold = folds[static_cast<std::size_t>(f)];
+      std::vector<std::int64_t> fit, held_out;
+      for (auto p : fold.train) fit.push_back(train_rows[static_cast<std::size_t>(p)]);
+      FoldRun& run = runs[static_cast<std::size_t>(f)];
+      for (auto p : fold.test) {
+        run.positions.push_back(static_cast<std::size_t>(p));
+        held_out.push_back(train_rows[static_cast<std::size_t>(p)]);
+      }
+      const std::uint64_t seed = detail::network_seed(options_.trainer.seed, 0, f);
+      Model model = fresh(blank, scaling, seed);
+      TrainerOptions o = options_.trainer;
+      o.seed = seed;
+      Trainer<Model> trainer(model, o);
+      trainer.on_evaluation = [&](const EvaluationRecord& r) {
+        run.epochs.push_back(r.epoch);
+        run.predictions.push_back(predict_rows(model, data.inputs, held_out));
+      };
+      trainer.fit(data, fit, held_out);
+      report("fold", done, options_.folds);
+    });
+    return runs;
+  }
+
+  std::vector<Model> run_members(const Model& blank, const Scalings& scaling, const Data& data,
+                                 std::span<const std::int64_t> train_rows, Index epochs) {
+    std::vector<std::optional<Model>> trained(static_cast<std::size_t>(options_.members));
+    Index done = 0;
+    detail::run_side_by_side(options_.members, [&](Index m) {
+      const std::uint64_t seed = detail::network_seed(options_.trainer.seed, 1, m);
+      Model model = fresh(blank, scaling, seed);
+      TrainerOptions o = options_.trainer;
+      o.seed = seed;
+      o.epochs = epochs;
+      o.patience = 0;
+      o.eval_interval = std::max<Index>(epochs, 1);  // one evaluation, at the end
+      Trainer<Model>(model, o).fit(data, train_rows, {});
+      trained[static_cast<std::size_t>(m)] = std::move(model);
+      report("member", done, options_.members);
+    });
+    std::vector<Model> members;
+    for (auto& m : trained) members.push_back(std::move(*m));
+    return members;
+  }
+
+  void report(const char* stage, Index& done, Index total) {
+#pragma omp critical(cnnlstm_recipe_progress)
+    {
+      ++done;
+      if (on_progress) on_progress({stage, done, total});
+    }
+  }
+
+  // The pooled out-of-fold score at each evaluation that every fold reached.
+  std::vector<CvPoint> pooled_curve(const std::vector<FoldRun>& folds, TensorRef<T, 2> targets,
+                                    std::span<const std::int64_t> train_rows, const TargetScaling& scaling) const {
+    std::size_t evaluations = folds.front().epochs.size();
+    for (const auto& f : folds) evaluations = std::min(evaluations, f.epochs.size());
+    const Index outputs = targets.dimension(1);
+    const std::vector<double> sd = target_sd(targets, train_rows, scaling);
+    std::vector<CvPoint> curve;
+    for (std::size_t j = 0; j < evaluations; ++j) {
+      std::vector<double> sse(static_cast<std::size_t>(outputs), 0.0);
+      for (const auto& f : folds)
+        for (std::size_t i = 0; i < f.positions.size(); ++i)
+          for (Index k = 0; k < outputs; ++k) {
+            const double e = f.predictions[j](static_cast<Index>(i), k) - targets(train_rows[f.positions[i]], k);
+            sse[static_cast<std::size_t>(k)] += e * e;
+          }
+      double score = 0;
+      for (Index k = 0; k < outputs; ++k)
+        score += std::sqrt(sse[static_cast<std::size_t>(k)] / static_cast<double>(train_rows.size())) /
+                 sd[static_cast<std::size_t>(k)];
+      curve.push_back({folds.front().epochs[j], score / static_cast<double>(outputs)});
+    }
+    return curve;
+  }
+
+  static std::vector<double> target_sd(TensorRef<T, 2> targets, std::span<const std::int64_t> rows,
+                                       const TargetScaling& scaling) {
+    if (!scaling.scale.empty()) return scaling.scale;
+    return standardization(targets, rows).scale;
+  }
+
+  static Matrix<double> out_of_fold_at(const std::vector<FoldRun>& folds, std::size_t evaluation, std::size_t rows,
+                                       Index outputs) {
+    Matrix<double> oof(static_cast<Index>(rows), outputs);
+    for (const auto& f : folds)
+      for (std::size_t i = 0; i < f.positions.size(); ++i)
+        oof.row(static_cast<Index>(f.positions[i])) = f.predictions[evaluation].row(static_cast<Index>(i));
+    return oof;
+  }
+
+  std::vector<ConformalCalibration> calibrate(const Matrix<double>& oof, TensorRef<T, 2> targets,
+                                              std::span<const std::int64_t> train_rows) const {
+    std::vector<ConformalCalibration> out;
+    for (Index k = 0; k < oof.cols(); ++k) {
+      std::vector<double> predicted, observed;
+      for (std::size_t i = 0; i < train_rows.size(); ++i) {
+        predicted.push_back(oof(static_cast<Index>(i), k));
+        observed.push_back(static_cast<double>(targets(train_rows[i], k)));
+      }
+      out.push_back(calibrate_residuals(predicted, observed, options_.alpha, options_.lower_limit));
+    }
+    return out;
+  }
+
+  RecipeOptions options_;
+};
+
+template <class Model>
+RecipeResult<Model> train_recipe(const Model& blank, const typename Trainer<Model>::Data& data,
+                                 std::span<const std::int64_t> train_rows, const RecipeOptions& options = {}) {
+  return Recipe<Model>(options).fit(blank, data, train_rows);
+}
+
+}  // namespace cnnlstm
