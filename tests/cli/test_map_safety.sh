@@ -94,6 +94,8 @@ grep -qE "note: [0-9]+ threads instead of 16: the limit of open files \(ulimit -
 expect 4 "limit of open files \(ulimit -n\) is 32.*raise the limit" -- \
   bash -c "ulimit -n 32; exec \"$soc\" map --model \"$m\" ${inputs[*]} --threads 4 --out \"$out/fd2.tif\""
 absent "$out/fd2.tif"
+expect 4 "cannot open '.*series_.*': Too many open files" -- \
+  bash -c "ulimit -n 12; exec \"$soc\" map --model \"$m\" ${inputs[*]} --out \"$out/fd3.tif\""
 
 # --- interrupted maps: no temporary left, the previous map intact; after SIGKILL the next run cleans up ---
 map_args=(--model "$m" "${inputs[@]}" --block 32 --quiet --out "$out/soc.tif")
