@@ -318,11 +318,11 @@ int map_threads(std::size_t blocks, Index rasters_per_thread) {
   rlimit limit{};
   if (rasters_per_thread == 0 || ::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return threads;
   constexpr Index reserve = 16;  // the map, the quick-look, GDAL's own files
-  const Index spare = static_cast<Index>(limit.rlim_cur) - open_descriptors() - reserve;
-  const Index allowed = spare / rasters_per_thread;
+  const Index open = open_descriptors();
+  const Index allowed = (static_cast<Index>(limit.rlim_cur) - open - reserve) / rasters_per_thread;
   if (allowed < 1)
     throw cnnlstm::IoError("cannot open the inputs for a map thread: the limit of open files (ulimit -n) is " +
-                           std::to_string(limit.rlim_cur) + ", " + std::to_string(open_descriptors()) + " are open, and a thread opens " +
+                           std::to_string(limit.rlim_cur) + ", " + std::to_string(open) + " are open, and a thread opens " +
                            std::to_string(rasters_per_thread) + " rasters; raise the limit (for example ulimit -n 4096)");
   if (allowed < threads) {
     std::cerr << "soc map: note: " << allowed << " threads instead of " << threads << ": the limit of open files (ulimit -n "
