@@ -16,6 +16,7 @@ int run_evaluate(const Arguments& args);
 int run_cv(const Arguments& args);
 int run_demo(const Arguments& args);
 int run_importance(const Arguments& args);
+int run_export(const Arguments& args);
 
 // soc map reads rasters with GDAL: without it (SOC_WITH_GDAL undefined) it only says so.
 #ifdef SOC_WITH_GDAL

@@ -1,5 +1,5 @@
 // soc importance: permutation importance of each CNN channel, each series feature and each year
-// for a model on given data (importance.hpp): DIR/importance.csv, DIR/importance.json and a bar
+// for a model (or an ensemble file's mean prediction) on given data (importance.hpp): DIR/importance.csv, DIR/importance.json and a bar
 // chart DIR/importance.svg.
 
 #include "commands.hpp"
@@ -7,6 +7,7 @@
 #include "training_record.hpp"
 #include "workflow.hpp"
 
+#include <cnnlstm/ensemble.hpp>
 #include <cnnlstm/importance.hpp>
 
 namespace soc {
@@ -66,9 +67,10 @@ int run_importance(const Arguments& args) {
   const std::string dir = output_folder(cl.required("out"));
   check_outputs({{dir + "/importance.csv", "--out"}, {dir + "/importance.json", "--out"}, {dir + "/importance.svg", "--out"}},
                 {model_path, x_cnn, x_lstm, cl.text("y"), cl.text("index"), cl.text("names")});
-  auto loaded = cnnlstm::load_model<float>(model_path);
+  auto ensemble = cnnlstm::load_ensemble<float>({model_path});  // one model, or every member of an ensemble file
+  const cnnlstm::LoadedModel<float>& loaded = ensemble.members.front();
   auto data = cnnlstm::load_soil_data<float>({loaded.spec.cnn ? x_cnn : "", loaded.spec.lstm ? x_lstm : "", cl.required("y")});
-  if (data.x_lstm) check_trained_years(loaded, model_path, data.x_lstm->dimension(1), x_lstm);
+  if (data.x_lstm) check_trained_years(ensemble.members, {model_path}, data.x_lstm->dimension(1), x_lstm);
   const Index series_columns = data.x_lstm ? data.x_lstm->dimension(2) : 0;
   cnnlstm::fit_data_to_spec(data, loaded.spec, x_lstm);
   const auto [channels, features] = covariate_names(cl, data, series_columns, loaded.spec);
@@ -76,7 +78,13 @@ int run_importance(const Arguments& args) {
   const Index repeats = cl.integer("repeats", 1, 10'000).value_or(5);
   const auto seed = static_cast<std::uint64_t>(cl.integer("seed", 0, std::numeric_limits<long long>::max()).value_or(314));
   const auto importance = std::visit(
-      [&](auto& model) { return cnnlstm::permutation_importance(model, data, repeats, seed, channels, features); }, loaded.model);
+      [&](const auto& first) {
+        using Model = std::decay_t<decltype(first)>;
+        std::vector<Model> members;
+        for (const auto& m : ensemble.members) members.push_back(std::get<Model>(m.model));
+        return cnnlstm::permutation_importance(std::span<Model>(members), data, repeats, seed, channels, features);
+      },
+      loaded.model);
   std::ostringstream csv;
   csv << "group,index,name,rmse_increase\n";
   nlohmann::json j = nlohmann::json::array();

@@ -1,5 +1,5 @@
 // soc: train, evaluate and apply CNN-LSTM soil organic carbon models from the command line.
-//   soc simulate | train | predict | evaluate | cv | demo | map   (each with --help)
+//   soc simulate | train | predict | evaluate | cv | importance | export | demo | map   (each with --help)
 // Exit codes: 0 success, 1 training diverged or another runtime failure, 2 bad usage or
 // configuration, 3 bad data or file content, 4 a file could not be read or written.
 
@@ -25,6 +25,7 @@ void print_usage() {
                "  evaluate   metrics of a model on given data and rows\n"
                "  cv         cross-validation over fixed splits, k random folds or spatial blocks\n"
                "  importance permutation importance of each channel, series feature and year\n"
+               "  export     write one member of an ensemble as a single model (PyTorch state_dict names)\n"
                "  demo       simulate a data set and train the paper's model on it, in one go\n"
                "  map        predict every pixel of covariate rasters into a GeoTIFF map (needs GDAL)\n\n"
                "Run 'soc COMMAND --help' for a command's flags.\n";
@@ -34,7 +35,7 @@ int dispatch(const std::string& command, const soc::Arguments& args) {
   static const std::map<std::string, int (*)(const soc::Arguments&)> commands{
       {"simulate", soc::run_simulate}, {"train", soc::run_train},   {"predict", soc::run_predict},
       {"evaluate", soc::run_evaluate}, {"cv", soc::run_cv},       {"demo", soc::run_demo},
-      {"map", soc::run_map},           {"importance", soc::run_importance}};
+      {"map", soc::run_map},           {"importance", soc::run_importance}, {"export", soc::run_export}};
   const auto it = commands.find(command);
   if (it == commands.end()) {
     std::vector<std::string> names;

@@ -60,17 +60,20 @@ std::vector<cnnlstm::Matrix<double>> predict_members(ModelsAndData& m, const Row
   return out;
 }
 
-// One model: its predictions (rows, outputs). Several: per output the columns mean, q05, q50, q95.
+// Bands (mean, q05, q50, q95 per output) for several members or a calibrated ensemble file.
+bool with_bands(const cnnlstm::Ensemble<float>& e) { return e.members.size() > 1 || !e.calibrations.empty(); }
+
+// One uncalibrated model: its predictions (rows, outputs). Else per output the columns mean, q05, q50, q95.
 cnnlstm::Matrix<double> combine_members(const std::vector<cnnlstm::Matrix<double>>& members,
-                                        const std::optional<cnnlstm::ConformalCalibration>& calibration) {
-  if (members.size() == 1) return members[0];
+                                        const cnnlstm::Ensemble<float>& ensemble) {
+  if (!with_bands(ensemble)) return members[0];
   const Index rows = members[0].rows(), outputs = members[0].cols();
   cnnlstm::Matrix<double> out(rows, 4 * outputs);
   std::vector<double> values(members.size());
   for (Index i = 0; i < rows; ++i)
     for (Index k = 0; k < outputs; ++k) {
       for (std::size_t j = 0; j < members.size(); ++j) values[j] = members[j](i, k);
-      const auto b = cnnlstm::prediction_bands(values, calibration);
+      const auto b = cnnlstm::prediction_bands(values, ensemble.calibration(k));
       out.block(i, 4 * k, 1, 4) << b.mean, b.q05, b.q50, b.q95;
     }
   return out;
@@ -139,11 +142,11 @@ int run_predict(const Arguments& args) {
   auto m = load_models_and_data(cl, "", mode == "propagate" ? cnnlstm::NodataPolicy::propagate : cnnlstm::NodataPolicy::reject);
   Rows usable, missing;
   for (Index r = 0; r < m.data.rows; ++r) (m.data.nodata[static_cast<std::size_t>(r)] ? missing : usable).push_back(r);
-  const auto combined = combine_members(predict_members(m, usable), m.ensemble.calibration);
+  const auto combined = combine_members(predict_members(m, usable), m.ensemble);
   cnnlstm::Matrix<double> all(m.data.rows, combined.cols());
   all.setConstant(std::numeric_limits<double>::quiet_NaN());
   for (std::size_t i = 0; i < usable.size(); ++i) all.row(usable[i]) = combined.row(static_cast<Index>(i));
-  write_predictions(out, all, column_names(all.cols(), m.ensemble.members.size() > 1));
+  write_predictions(out, all, column_names(all.cols(), with_bands(m.ensemble)));
   std::cerr << "soc predict: " << usable.size() << " rows predicted"
             << (missing.empty() ? "" : ", " + std::to_string(missing.size()) + " nodata rows written as NaN") << " -> " << out << "\n";
   return 0;
@@ -162,8 +165,8 @@ int run_evaluate(const Arguments& args) {
   auto m = load_models_and_data(cl, cl.required("y"), cnnlstm::NodataPolicy::reject);
   const Rows rows = cl.has("index") ? cnnlstm::load_index_file(cl.text("index"), m.data.rows) : cnnlstm::all_rows(m.data.rows);
   const auto members = predict_members(m, rows);
-  const auto combined = combine_members(members, m.ensemble.calibration);
-  const Index stride = members.size() > 1 ? 4 : 1;  // the mean is the first column of each output's bands
+  const auto combined = combine_members(members, m.ensemble);
+  const Index stride = with_bands(m.ensemble) ? 4 : 1;  // the mean is the first column of each output's bands
   std::vector<cnnlstm::Metrics> metrics;
   nlohmann::json coverage = nlohmann::json::array();
   for (Index k = 0; k < m.data.y->dimension(1); ++k) {

@@ -358,7 +358,7 @@ MapSummary make_map(const MapOptions& options) {
   const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   auto ensemble = load_models(options.models, options.output);
   MapOptions o = options;
-  if (!o.calibration) o.calibration = ensemble.calibration;
+  if (!o.calibration) o.calibration = ensemble.calibration(o.output);
   const auto& models = ensemble.members;
   const ModelNeeds needs = needs_of(ensemble.spec, o.models.front());
   const MapInputs in = open_inputs(o, models, needs);

@@ -359,6 +359,8 @@ int run_train(const Arguments& args) {
                      " applies to networks selected on a validation split: add --cv-folds 0 (the default recipe "
                      "takes seconds, rerun it instead of resuming)");
   if (e.bootstrap && c.ensemble == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
+  if (!e.lower_limit.automatic && !c.uses_recipe() && c.ensemble == 1)
+    throw UsageError("train: --lower-limit applies to ensembles: a single network (--cv-folds 0 --ensemble 1) has no interval");
   const LoadedData d = load_training_data(c);
   output_folder(c.out);
   const auto model = cnnlstm::build_model<float>(d.spec);

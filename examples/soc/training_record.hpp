@@ -41,7 +41,9 @@ inline void check_trained_years(const cnnlstm::LoadedModel<float>& model, const 
 
 inline void check_trained_years(const std::vector<cnnlstm::LoadedModel<float>>& models, const std::vector<std::string>& paths,
                                 cnnlstm::Index years, const std::string& input) {
-  for (std::size_t m = 0; m < models.size(); ++m) check_trained_years(models[m], paths[m], years, input);
+  // One path per model, or one file holding them all (an ensemble file).
+  for (std::size_t m = 0; m < models.size(); ++m)
+    check_trained_years(models[m], paths.size() == models.size() ? paths[m] : paths.front(), years, input);
 }
 
 }  // namespace soc

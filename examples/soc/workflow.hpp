@@ -103,6 +103,7 @@ inline LoadedData load_training_data(const cnnlstm::TrainConfig& c) {
   const Index channels = d.data.x_cnn ? d.data.x_cnn->dimension(1) : 0;
   const Index patch = d.data.x_cnn ? d.data.x_cnn->dimension(2) : 0;
   d.spec = cnnlstm::model_spec_for(c, channels, patch);
+  d.spec.head.outputs = d.data.y->dimension(1);  // one output per target column
   if (d.spec.cnn && c.num_channels && *c.num_channels != channels)
     throw cnnlstm::ShapeError(c.x_cnn + ": num_channels is " + std::to_string(*c.num_channels) + " but the patches have " +
                               std::to_string(channels) + " channels");

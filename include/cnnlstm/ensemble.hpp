@@ -24,9 +24,16 @@ template <class T>
 struct Ensemble {
   std::vector<LoadedModel<T>> members;
   ModelSpec spec;                                 // shared by all members
-  std::optional<ConformalCalibration> calibration;  // of output 0, when the members carry one
-  std::vector<ConformalCalibration> calibrations;   // one per output (empty: uncalibrated)
-  std::map<std::string, std::string> metadata;      // of the (first) file
+  std::vector<ConformalCalibration> calibrations;  // one per output (empty: uncalibrated)
+  std::map<std::string, std::string> metadata;     // of the (first) file
+
+  std::optional<ConformalCalibration> calibration(Index output) const {
+    if (calibrations.empty()) return std::nullopt;
+    if (output < 0 || output >= static_cast<Index>(calibrations.size()))
+      throw UsageError("the ensemble has no output " + std::to_string(output) + " (it has " +
+                       std::to_string(calibrations.size()) + ")");
+    return calibrations[static_cast<std::size_t>(output)];
+  }
 };
 
 inline constexpr const char* ensemble_format = "cnnlstm-ensemble";
@@ -150,7 +157,6 @@ Ensemble<T> read_ensemble_file(const SafetensorsFile& file, std::optional<Index>
     if (!list.is_array() || static_cast<Index>(list.size()) != e.spec.head.outputs)
       throw FormatError(path + ": the ensemble's calibration must hold one entry per output");
     for (const auto& c : list) e.calibrations.push_back(conformal_from_json(c, path));
-    e.calibration = e.calibrations.front();
   }
   return e;
 }
@@ -184,7 +190,7 @@ Ensemble<T> load_ensemble(const std::vector<std::string>& paths, std::optional<I
   std::vector<std::optional<ConformalCalibration>> calibrations;
   for (const auto& path : paths) {
     if (paths.size() > 1 && is_ensemble_file(SafetensorsFile::open(path)))
-      throw UsageError(path + " holds a whole ensemble: give it alone, not with other models");
+      throw ConfigError(path + " holds a whole ensemble: give it alone, not with other models");
     e.members.push_back(load_model<T>(path, patch));
     const auto& member = e.members.back();
     if (e.members.size() == 1) {
@@ -199,10 +205,7 @@ Ensemble<T> load_ensemble(const std::vector<std::string>& paths, std::optional<I
   const auto same = [&](const std::optional<ConformalCalibration>& c) {
     return c && calibrations[0] && to_json(*c) == to_json(*calibrations[0]);
   };
-  if (paths.size() > 1 && std::all_of(calibrations.begin(), calibrations.end(), same)) {
-    e.calibration = calibrations[0];
-    e.calibrations = {*calibrations[0]};
-  }
+  if (paths.size() > 1 && std::all_of(calibrations.begin(), calibrations.end(), same)) e.calibrations = {*calibrations[0]};
   return e;
 }
 

@@ -5,6 +5,7 @@
 // The importance is the mean RMSE increase over `repeats` shuffles; larger means more important.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,14 @@ void permute_members(Tensor<T, Rank>& x, const std::vector<Index>& member_offset
       x.data()[i * row_size + offset] = original.data()[order[static_cast<std::size_t>(i)] * row_size + offset];
 }
 
+// RMSE of the members' mean prediction (first output).
 template <class Model, class T>
-double rmse_on(Model& model, const SoilData<T>& data) {
+double rmse_on(std::span<Model> members, const SoilData<T>& data) {
   const auto rows = all_rows(data.rows);
-  return metrics_per_output(predict_rows(model, inputs_for<Model>(data), rows), TensorRef<T, 2>(*data.y), rows)[0].rmse;
+  Matrix<double> mean = Matrix<double>::Zero(data.rows, members.front().outputs());
+  for (Model& m : members) mean += predict_rows(m, inputs_for<Model>(data), rows);
+  mean /= static_cast<double>(members.size());
+  return metrics_per_output(mean, TensorRef<T, 2>(*data.y), rows)[0].rmse;
 }
 
 // Offsets within one row of x_cnn (C, P, P) that belong to channel c.
@@ -63,14 +68,16 @@ inline std::vector<Index> year_offsets(Index t, Index features) {
 
 }  // namespace detail
 
-// `data` holds the evaluation rows only (with targets). Names label channels and features.
+// The importance for an ensemble's mean prediction (members of one type; one model: a span of
+// one). `data` holds the evaluation rows only (with targets). Names label channels and features.
 template <class Model, class T>
-std::vector<Importance> permutation_importance(Model& model, const SoilData<T>& data, Index repeats, std::uint64_t seed,
-                                               const std::vector<std::string>& channel_names = {},
+std::vector<Importance> permutation_importance(std::span<Model> members, const SoilData<T>& data, Index repeats,
+                                               std::uint64_t seed, const std::vector<std::string>& channel_names = {},
                                                const std::vector<std::string>& feature_names = {}) {
   if (!data.y) throw ConfigError("permutation importance needs observed targets");
   if (repeats < 1) throw ConfigError("permutation importance needs at least one repeat");
-  const double base = detail::rmse_on(model, data);
+  if (members.empty()) throw ConfigError("permutation importance needs at least one model");
+  const double base = detail::rmse_on(members, data);
   Rng rng(seed);
   std::vector<Importance> out;
   const auto measure = [&](const std::string& group, Index index, const std::string& name, auto permute) {
@@ -78,7 +85,7 @@ std::vector<Importance> permutation_importance(Model& model, const SoilData<T>& 
     for (Index r = 0; r < repeats; ++r) {
       SoilData<T> shuffled = data;
       permute(shuffled);
-      increase += detail::rmse_on(model, shuffled) - base;
+      increase += detail::rmse_on(members, shuffled) - base;
     }
     out.push_back({group, index, name, increase / static_cast<double>(repeats)});
   };
@@ -101,6 +108,13 @@ std::vector<Importance> permutation_importance(Model& model, const SoilData<T>& 
               [&](SoilData<T>& d) { detail::permute_members(*d.x_lstm, detail::year_offsets(t, features), rng); });
   }
   return out;
+}
+
+template <class Model, class T>
+std::vector<Importance> permutation_importance(Model& model, const SoilData<T>& data, Index repeats, std::uint64_t seed,
+                                               const std::vector<std::string>& channel_names = {},
+                                               const std::vector<std::string>& feature_names = {}) {
+  return permutation_importance(std::span<Model>(&model, 1), data, repeats, seed, channel_names, feature_names);
 }
 
 // The given rows of a tensor, in that order.

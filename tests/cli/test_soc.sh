@@ -24,10 +24,29 @@ common=(--x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-i
 # --- the workflow ---
 "$soc" train "${common[@]}" --test-index "$d/test_index.npy" --epochs 20 --quiet --out "$work/run" >"$work/train.json" 2>/dev/null \
   || fail "train"
-for f in model.safetensors metrics.json history.csv learning_curves.svg observed_vs_predicted.svg checkpoint.safetensors; do
+for f in model.safetensors metrics.json history.csv learning_curves.svg observed_vs_predicted.svg; do
   present "$work/run/$f"
 done
 grep -q '"test"' "$work/run/metrics.json" && pass || fail "metrics.json has no test metrics"
+# The default recipe: one file holds the whole ensemble with its interval; the test metrics carry its coverage.
+[ "$(ls "$work/run" | grep -c safetensors)" -eq 1 ] && pass || fail "the default run wrote more than one model file"
+grep -q '"picp_90"' "$work/run/metrics.json" && grep -q '"cv"' "$work/run/metrics.json" && pass \
+  || fail "default metrics.json lacks the interval coverage or the cross-validation"
+"$soc" predict --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/run_bands.csv" \
+  2>/dev/null && head -1 "$work/run_bands.csv" | grep -qx "row,mean,q05,q50,q95" && pass || fail "default model: bands"
+[ "$(awk -F, 'NR > 1 && ($2 < $3 || $2 > $5 || $3 < 0)' "$work/run_bands.csv" | wc -l)" -eq 0 ] && pass \
+  || fail "default model: a mean outside its interval or a bound below 0"
+# The same seed and thread count give the same bits.
+"$soc" train "${common[@]}" --test-index "$d/test_index.npy" --epochs 20 --quiet --out "$work/run_again" >/dev/null 2>&1 \
+  && "$soc" predict --model "$work/run_again/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" \
+       --out "$work/run_again_bands.csv" 2>/dev/null \
+  && cmp -s "$work/run_bands.csv" "$work/run_again_bands.csv" && pass || fail "the same seed gave another model"
+# A member exported alone has PyTorch's state_dict names and predicts as it did inside the ensemble.
+"$soc" export --model "$work/run/model.safetensors" --member 2 --out "$work/member2.safetensors" 2>/dev/null \
+  && grep -aq '"fc_final.weight"' "$work/member2.safetensors" && pass || fail "export of member 2"
+expect 2 "member 11: .* holds 10 members" -- "$soc" export --model "$work/run/model.safetensors" --member 11 --out "$work/m11.safetensors"
+absent "$work/m11.safetensors"
+expect 2 "holds an ensemble" -- "$soc" train "${common[@]}" --init "$work/run/model.safetensors" --epochs 1 --out "$work/init_ens"
 "$soc" predict --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/p.npy" 2>/dev/null \
   && present "$work/p.npy" || fail "predict"
 "$soc" predict --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/p.csv" 2>/dev/null \
@@ -42,26 +61,40 @@ arrays=(--x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy")
   --out "$work/cvs" >/dev/null 2>&1 && grep -q '"spatial fold 3"' "$work/cvs/cv.json" && pass || fail "spatial cv"
 "$soc" cv "${arrays[@]}" --split "$d/train_index.npy:$d/test_index.npy" --epochs 2 --quiet --out "$work/cvf" >/dev/null 2>&1 \
   && grep -q '"split 1"' "$work/cvf/cv.json" && pass || fail "cv over a fixed split"
-"$soc" train "${common[@]}" --test-index "$d/test_index.npy" --ensemble 3 --epochs 4 --val-fraction 0.2 --quiet \
+# Networks selected on a validation split (--cv-folds 0), calibrated on it; one file all the same.
+mkdir -p "$work/ens" && touch "$work/ens/model_4.safetensors" "$work/ens/checkpoint_4.safetensors"  # an older run's members
+"$soc" train "${common[@]}" --test-index "$d/test_index.npy" --cv-folds 0 --ensemble 3 --epochs 4 --val-fraction 0.2 --quiet \
   --out "$work/ens" >/dev/null 2>&1 && grep -q '"picp_90"' "$work/ens/metrics.json" && pass || fail "ensemble training"
-"$soc" predict --model "$work/ens/model_1.safetensors" --model "$work/ens/model_2.safetensors" \
-  --model "$work/ens/model_3.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/bands.csv" 2>/dev/null \
+absent "$work/ens/model_4.safetensors"
+absent "$work/ens/checkpoint_4.safetensors"
+"$soc" predict --model "$work/ens/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/bands.csv" 2>/dev/null \
   && head -1 "$work/bands.csv" | grep -qx "row,mean,q05,q50,q95" && pass || fail "ensemble prediction bands"
 grep -q '"lower_limit": 0' "$work/ens/metrics.json" && pass || fail "ensemble of SOC targets: no interval lower limit 0"
 [ "$(awk -F, 'NR > 1 && $3 < 0' "$work/bands.csv" | wc -l)" -eq 0 ] && pass || fail "interval below the lower limit 0"
 expect 3 "lower-limit 1000 is above the target of row [0-9]+" -- "$soc" train "${common[@]}" --ensemble 2 --epochs 1 \
   --lower-limit 1000 --quiet --out "$work/limit"
-absent "$work/limit/model_1.safetensors"
-make_npy "$work/y2.npy" "(300, 2)" 600
-expect 2 "ensemble calibrates the interval of one target, but .*y2.npy has 2 columns" -- "$soc" train --x-cnn "$d/x_cnn.npy" \
-  --x-lstm "$d/x_lstm.npy" --y "$work/y2.npy" --train-index "$d/train_index.npy" --ensemble 2 --out "$work/two"
-absent "$work/two"
-expect 2 "lower-limit needs --ensemble" -- "$soc" train "${common[@]}" --lower-limit 0 --out "$work/limit"
+absent "$work/limit/model.safetensors"
+# Two targets at once: a CSV with two target columns, one model with two outputs and two intervals.
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0, "soc_deep"; next } { print $0, $4 * 0.6 + 1 }' "$d/samples.csv" >"$work/two.csv"
+"$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$work/two.csv" --target-column soc --target-column soc_deep \
+  --train-index "$d/train_index.npy" --test-index "$d/test_index.npy" --epochs 10 --ensemble 3 --quiet --out "$work/two" \
+  >/dev/null 2>&1 && [ "$(grep -c '"picp_90"' "$work/two/metrics.json")" -ge 4 ] && pass || fail "two targets"
+"$soc" predict --model "$work/two/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/two.csv.out.csv" \
+  2>/dev/null && head -1 "$work/two.csv.out.csv" | grep -qx "row,mean_0,q05_0,q50_0,q95_0,mean_1,q05_1,q50_1,q95_1" && pass \
+  || fail "two targets: prediction columns"
+expect 2 "lower-limit applies to ensembles" -- "$soc" train "${common[@]}" --cv-folds 0 --ensemble 1 --lower-limit 0 --out "$work/limit"
 expect 2 "lower-limit must be a number, got 'zero'" -- "$soc" train "${common[@]}" --ensemble 2 --lower-limit zero \
   --out "$work/limit"
-expect 3 "differs from the first member" -- "$soc" predict --model "$work/ens/model_1.safetensors" \
+expect 2 "holds a whole ensemble" -- "$soc" predict --model "$work/ens/model.safetensors" \
   --model "$work/lstm/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/mixed.npy"
 absent "$work/mixed.npy"
+"$soc" train "${common[@]}" --cv-folds 0 --ensemble 1 --epochs 2 --quiet --out "$work/single" >/dev/null 2>&1 || fail "one network"
+"$soc" train --variant LSTM_evi --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-index "$d/train_index.npy" --cv-folds 0 \
+  --ensemble 1 --epochs 2 --quiet --out "$work/lstm1" >/dev/null 2>&1 || fail "one LSTM network"
+expect 3 "differs from the first member" -- "$soc" predict --model "$work/single/model.safetensors" \
+  --model "$work/lstm1/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --out "$work/mixed.npy"
+absent "$work/mixed.npy"
+expect 2 "resume applies to networks selected on a validation split" -- "$soc" train "${common[@]}" --resume --out "$work/run"
 "$soc" importance --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" \
   --index "$d/test_index.npy" --names "$d/covariates.json" --repeats 1 --out "$work/imp" >/dev/null 2>&1 \
   && [ "$(wc -l <"$work/imp/importance.csv")" -eq 33 ] && grep -q "channel,1,slope" "$work/imp/importance.csv" \
@@ -104,7 +137,7 @@ expect 4 "cannot read|No such file" -- "$soc" train --x-cnn "$work/nothing.npy" 
   --train-index "$d/train_index.npy" --out "$work/bad4"
 
 # --- kill a run mid-way, resume it, and get the uninterrupted run's model to the bit ---
-run_args=("${common[@]}" --epochs 400 --patience 0 --eval-interval 2 --quiet --threads 1)
+run_args=("${common[@]}" --cv-folds 0 --epochs 400 --patience 0 --eval-interval 2 --quiet --threads 1)
 "$soc" train "${run_args[@]}" --out "$work/straight" >/dev/null 2>&1 || fail "uninterrupted run"
 "$soc" train "${run_args[@]}" --out "$work/killed" >/dev/null 2>&1 &
 pid=$!

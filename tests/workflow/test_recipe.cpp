@@ -159,7 +159,7 @@ TEST_CASE("an ensemble saved in one file loads back with every member, its scali
   CHECK_THROWS_WITH_AS(load_model<float>(path), doctest::Contains("holds an ensemble"), ConfigError);
   const std::string single = temp_path("cnnlstm_recipe_single.safetensors");
   save_model(single, result.members[0]);
-  CHECK_THROWS_WITH_AS(load_ensemble<float>({single, path}), doctest::Contains("holds a whole ensemble"), UsageError);
+  CHECK_THROWS_WITH_AS(load_ensemble<float>({single, path}), doctest::Contains("holds a whole ensemble"), ConfigError);
   std::filesystem::remove(path);
   std::filesystem::remove(single);
 }
