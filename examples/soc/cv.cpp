@@ -6,6 +6,7 @@
 // keeps near neighbours on one side of every split (folds.hpp).
 
 #include "commands.hpp"
+#include "output_guard.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/folds.hpp>
@@ -97,6 +98,8 @@ int run_cv(const Arguments& args) {
   if (!cl.parse(args)) return 0;
   const cnnlstm::TrainConfig c = effective_config(cl);
   const std::string dir = output_folder(cl.required("out"));
+  check_outputs({{dir + "/cv.json", "--out"}},
+                {c.x_cnn, c.x_lstm, c.y, c.init, cl.text("config"), cl.text("coordinates")});
   const LoadedData d = load_training_data(c);
   const auto folds = make_folds(cl, d.data.rows, c.rand_seed);
   std::vector<std::vector<cnnlstm::Metrics>> results;

@@ -10,6 +10,7 @@
 // then calibrated on the validation rows (split conformal).
 
 #include "commands.hpp"
+#include "output_guard.hpp"
 #include "workflow.hpp"
 
 #include <cnnlstm/ensemble.hpp>
@@ -361,8 +362,12 @@ int run_train(const Arguments& args) {
   if (e.bootstrap && c.ensemble == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
   if (!e.lower_limit.automatic && !c.uses_recipe() && c.ensemble == 1)
     throw UsageError("train: --lower-limit applies to ensembles: a single network (--cv-folds 0 --ensemble 1) has no interval");
-  const LoadedData d = load_training_data(c);
   output_folder(c.out);
+  std::vector<OutputPath> outputs;
+  for (const char* name : {"model.safetensors", "metrics.json", "history.csv", "learning_curves.svg", "observed_vs_predicted.svg"})
+    outputs.push_back({c.out + "/" + name, "--out"});
+  check_outputs(outputs, {c.x_cnn, c.x_lstm, c.y, c.train_index, c.test_index, c.init, cl.text("config")});
+  const LoadedData d = load_training_data(c);
   const auto model = cnnlstm::build_model<float>(d.spec);
   return std::visit(
       [&](const auto& m) { return c.uses_recipe() ? train_by_recipe(m, c, d, e) : train_with_validation(m, c, d, e); }, model);

@@ -16,22 +16,27 @@
 //      predicts their mean.
 //   4. Per output, the out-of-fold absolute residuals at E* calibrate the interval:
 //      mean -+ q, q the ceil((n + 1)(1 - alpha))-th smallest residual (uncertainty.hpp).
-// Networks train side by side over the OpenMP threads, one network per thread (each network
-// single-threaded inside): no barrier per step, so a busy core slows one network, not all. Every
+// Networks train side by side, one network per thread (as many threads as OpenMP may use, each
+// network single-threaded inside): no barrier per step, so a busy core slows one network, not all. Every
 // network depends only on its own seed and rows: the result is bit-identical for any thread count.
 //
 //   auto result = train_recipe(blank_model, {inputs, targets}, train_rows, RecipeOptions{});
 //   // result.members, result.epochs, result.calibration, result.out_of_fold
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <omp.h>
 
 #include "folds.hpp"
 #include "trainer.hpp"
@@ -70,7 +75,7 @@ struct RecipeResult {
   std::vector<ConformalCalibration> calibration;   // one per output
 };
 
-// Reported after each network finishes (from inside the parallel region, serialised).
+// Reported after each network finishes (from the thread that trained it, one report at a time).
 struct RecipeProgress {
   std::string stage;  // "fold" or "member"
   Index done = 0, total = 0;
@@ -78,18 +83,40 @@ struct RecipeProgress {
 
 namespace detail {
 
-// Runs task(0..count-1) over the OpenMP threads, one task per thread at a time; the first
-// exception (in task order) is rethrown after all tasks ended.
+// Runs task(0..count-1) on as many threads as OpenMP may use (omp_get_max_threads(), which
+// OMP_NUM_THREADS and --threads set), each thread taking the next task when it is done with one
+// and running it single-threaded inside. Plain threads, not an OpenMP team: a thread out of work
+// exits instead of spinning at a barrier, which on a busy machine took the CPU from the threads
+// still training (the run was slower than with one thread). The first exception (in task order)
+// is rethrown after all tasks ended.
 template <class Task>
 void run_side_by_side(Index count, Task&& task) {
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(count));
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Index t = 0; t < count; ++t) {
-    try {
-      task(t);
-    } catch (...) {
-      errors[static_cast<std::size_t>(t)] = std::current_exception();
+  std::atomic<Index> next{0};
+  const auto work = [&] {
+    for (Index t = next++; t < count; t = next++) {
+      try {
+        task(t);
+      } catch (...) {
+        errors[static_cast<std::size_t>(t)] = std::current_exception();
+      }
     }
+  };
+  const int threads = static_cast<int>(std::min<Index>(omp_get_max_threads(), count));
+  if (threads <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> helpers;
+    for (int i = 1; i < threads; ++i)
+      helpers.emplace_back([&] {
+        omp_set_num_threads(1);  // this thread's own setting: its network runs on it alone
+        work();
+      });
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    work();
+    omp_set_num_threads(saved);
+    for (auto& h : helpers) h.join();
   }
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
@@ -211,11 +238,9 @@ class Recipe {
   }
 
   void report(const char* stage, Index& done, Index total) {
-#pragma omp critical(cnnlstm_recipe_progress)
-    {
-      ++done;
-      if (on_progress) on_progress({stage, done, total});
-    }
+    const std::lock_guard<std::mutex> lock(progress_mutex_);
+    ++done;
+    if (on_progress) on_progress({stage, done, total});
   }
 
   // The pooled out-of-fold score at each evaluation that every fold reached.
@@ -273,6 +298,7 @@ class Recipe {
   }
 
   RecipeOptions options_;
+  std::mutex progress_mutex_;
 };
 
 template <class Model>

@@ -19,8 +19,8 @@
 //
 // Threads (OpenMP, as many as omp_get_max_threads() allows):
 //  - evaluation of more than prediction_chunk samples runs in chunks of that size, which keeps a
-//    chunk's working set in the caches; the chunks are spread over the threads, each with its own
-//    copy of the layers' buffers;
+//    chunk's working set in the caches; from parallel_chunks_from chunks up the chunks are spread
+//    over the threads, each with its own copy of the layers' buffers;
 //  - otherwise (training, smaller evaluations), from parallel_branches_from samples up the
 //    branches run side by side, one thread each;
 //  - below that, everything runs on the calling thread.
@@ -68,6 +68,10 @@ constexpr bool may_draw_random_numbers() {
 
 // Evaluation splits batches into chunks of this many samples.
 inline constexpr Index prediction_chunk = 64;
+// Evaluation spreads its chunks over the threads from this many chunks (512 samples) up. Below,
+// a parallel region saves less than a millisecond, and on a busy machine it can cost a whole
+// time slice when one of its threads is descheduled at the barrier.
+inline constexpr Index parallel_chunks_from = 8;
 // The feature axis of a branch's input (Branch trait feature_axis), 0 when it has none.
 template <class B>
 constexpr int feature_axis_of() {
@@ -412,7 +416,7 @@ class SocModel {
     const Index n = std::get<0>(x).dimension(0), chunks = (n + prediction_chunk - 1) / prediction_chunk;
     output_.resize({n, outputs()});
     run_chunk(main_, x, 0);
-    const int threads = static_cast<int>(std::min<Index>(omp_get_max_threads(), chunks - 1));
+    const int threads = chunks < parallel_chunks_from ? 1 : static_cast<int>(std::min<Index>(omp_get_max_threads(), chunks - 1));
     if (threads == 1) {  // no parallel region at all: libgomp allocates a team for each one of one thread
       for (Index c = 1; c < chunks; ++c) run_chunk(main_, x, c);
       return output_;

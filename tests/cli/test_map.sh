@@ -17,9 +17,11 @@ for f in static.tif soc_truth.tif rasters.json series_00_evi.tif series_11_cycle
 check '[ "$(ls "$r"/series_*.tif | wc -l)" -eq 12 ]' "12 series files"
 series=("$r"/series_*.tif)
 "$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-index "$d/train_index.npy" \
-  --epochs 3 --ensemble 2 --quiet --out "$work/run" >/dev/null 2>&1 || fail "train --ensemble 2"
-m1=$work/run/model_1.safetensors
-m2=$work/run/model_2.safetensors
+  --epochs 3 --cv-folds 0 --ensemble 1 --quiet --out "$work/run" >/dev/null 2>&1 || fail "train one network"
+"$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-index "$d/train_index.npy" \
+  --epochs 3 --ensemble 2 --quiet --out "$work/ens" >/dev/null 2>&1 || fail "train --ensemble 2"
+m1=$work/run/model.safetensors
+ensemble_model=$work/ens/model.safetensors
 inputs=(--static "$r/static.tif" --series "${series[@]}")
 
 # --- maps ---
@@ -29,7 +31,7 @@ mkdir -p "$out"
   && present "$out/map.tif" || fail "map: $(cat "$work/map.log")"
 present "$out/map.png"
 grep -qE "pixels predicted .* pixels/s" "$work/map.log" && pass || fail "map reports pixels per second"
-"$soc" map --model "$m1" --model "$m2" "${inputs[@]}" --out "$out/ensemble.tif" --quiet 2>/dev/null \
+"$soc" map --model "$ensemble_model" "${inputs[@]}" --out "$out/ensemble.tif" --quiet 2>/dev/null \
   && present "$out/ensemble.tif" || fail "ensemble map"
 "$soc" map --model "$m1" "${inputs[@]}" --edge reflect --block 32 --threads 2 --out "$out/reflect.tif" --quiet 2>/dev/null \
   && present "$out/reflect.tif" || fail "reflect map"

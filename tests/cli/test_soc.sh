@@ -99,6 +99,12 @@ expect 2 "resume applies to networks selected on a validation split" -- "$soc" t
   --index "$d/test_index.npy" --names "$d/covariates.json" --repeats 1 --out "$work/imp" >/dev/null 2>&1 \
   && [ "$(wc -l <"$work/imp/importance.csv")" -eq 33 ] && grep -q "channel,1,slope" "$work/imp/importance.csv" \
   && present "$work/imp/importance.svg" || fail "importance"
+# An output of the run that is one of its inputs is refused before any work, the input intact.
+mkdir -p "$work/same" && cp "$d/samples.csv" "$work/same/history.csv"
+expect 2 "is the input file" -- "$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$work/same/history.csv" \
+  --train-index "$d/train_index.npy" --out "$work/same"
+cmp -s "$d/samples.csv" "$work/same/history.csv" && pass || fail "train changed its input history.csv"
+absent "$work/same/model.safetensors"
 "$soc" train --print-config --lr 0.01 | grep -q '"lr": 0.01' && pass || fail "--print-config"
 
 # --- bad usage and configuration: exit 2 ---
