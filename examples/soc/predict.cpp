@@ -31,6 +31,7 @@ ModelsAndData load_models_and_data(const CommandLine& cl, const std::string& y, 
     if (shape.size() == 4) patch = shape[2];  // other ranks are reported when the array loads
   }
   ModelsAndData m{cnnlstm::load_ensemble<float>(model_paths, patch), {}};
+  for (const auto& note : m.ensemble.notes) std::cerr << "soc: note: " << note << "\n";
   const auto& spec = m.ensemble.spec;
   if (spec.cnn && x_cnn.empty()) throw UsageError("the " + spec.variant_name() + " model reads static covariate patches: give --x-cnn");
   if (spec.lstm && x_lstm.empty()) throw UsageError("the " + spec.variant_name() + " model reads yearly series: give --x-lstm");

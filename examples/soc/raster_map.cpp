@@ -40,10 +40,11 @@ struct ModelNeeds {
   Index series_features = 0;  // F of the LSTM (0 without one)
 };
 
-// The models as an ensemble (cnnlstm::load_ensemble: one architecture; the conformal calibration
-// that soc train --ensemble stores in every member, if any), each with output `output`.
+// The models as an ensemble (cnnlstm::load_ensemble: one architecture; one ensemble file, or the
+// whole of an older multi-file run), each with output `output`.
 cnnlstm::Ensemble<float> load_models(const std::vector<std::string>& paths, Index output) {
   auto ensemble = cnnlstm::load_ensemble<float>(paths);
+  for (const auto& note : ensemble.notes) std::cerr << "soc map: note: " << note << "\n";
   const Index outputs = ensemble.spec.head.outputs;
   if (output >= outputs)
     throw cnnlstm::ConfigError("--output " + std::to_string(output) + ": " + paths.front() + " has " + std::to_string(outputs) +

@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <optional>
+#include <fstream>
 #include <regex>
 
 namespace soc {
@@ -120,19 +121,62 @@ Rows member_rows(const Rows& fit, Index k, const RunOptions& e, std::uint64_t se
   return out;
 }
 
-// The configuration a checkpoint was made with must be the one resumed with (epochs may grow).
-void require_same_config(const std::string& checkpoint, const cnnlstm::TrainConfig& c) {
-  const auto meta = cnnlstm::SafetensorsFile::open(checkpoint).metadata();
-  if (!meta.count("config")) throw cnnlstm::FormatError(checkpoint + ": the checkpoint records no configuration");
-  auto saved = nlohmann::json::parse(meta.at("config"));
-  auto now = cnnlstm::to_json(c);
-  saved.erase("epochs");
-  now.erase("epochs");
-  if (saved != now)
-    throw cnnlstm::ConfigError(checkpoint + ": the run was started with another configuration; resume with the same flags "
-                               "(saved: " + saved.dump() + ")");
+// The data files a run reads, as key -> path (the configuration's keys).
+std::vector<std::pair<std::string, std::string>> input_files(const cnnlstm::TrainConfig& c) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& [key, path] : {std::pair{"x_cnn", &c.x_cnn}, {"x_lstm", &c.x_lstm}, {"y", &c.y}, {"train_index", &c.train_index},
+                                  {"test_index", &c.test_index}, {"init", &c.init}})
+    if (!path->empty()) files.emplace_back(key, *path);
+  return files;
 }
 
+// Size and FNV-1a hash of a file's bytes: what a checkpoint records of each input, so that a
+// resume on changed data is refused.
+nlohmann::json file_fingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw cnnlstm::IoError("cannot read '" + path + "': " + std::strerror(errno));
+  std::uint64_t hash = 0xCBF29CE484222325ull, size = 0;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 0x100000001B3ull;
+    size += static_cast<std::uint64_t>(in.gcount());
+  }
+  return {{"size", size}, {"fnv1a", hash}};
+}
+
+nlohmann::json input_fingerprints(const cnnlstm::TrainConfig& c) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, path] : input_files(c)) j[key] = file_fingerprint(path);
+  return j;
+}
+
+// A checkpoint resumes only the run it was made by: the same configuration (epochs may grow;
+// paths compare as files, not spellings) and the same bytes in every input file.
+void require_same_run(const std::string& checkpoint, const cnnlstm::TrainConfig& c) {
+  const auto meta = cnnlstm::SafetensorsFile::open(checkpoint).metadata();
+  if (!meta.count("config") || !meta.count("inputs"))
+    throw cnnlstm::FormatError(checkpoint + ": the checkpoint records no configuration or inputs to resume with");
+  const auto saved = nlohmann::json::parse(meta.at("config"));
+  const auto now = cnnlstm::to_json(c);
+  std::string differ;
+  for (const auto& [key, value] : now.items()) {
+    if (key == "epochs" || (saved.contains(key) && saved.at(key) == value)) continue;
+    const bool paths = value.is_string() && saved.contains(key) && saved.at(key).is_string();
+    if (paths && (same_file(value.get<std::string>(), saved.at(key).get<std::string>()) ||
+                  absolute_spelling(value.get<std::string>()) == absolute_spelling(saved.at(key).get<std::string>())))
+      continue;
+    differ += (differ.empty() ? "" : ", ") + key + " (was " + (saved.contains(key) ? saved.at(key).dump() : "unset") +
+              ", now " + value.dump() + ")";
+  }
+  if (!differ.empty())
+    throw cnnlstm::ConfigError(checkpoint + ": the run was started with another configuration: " + differ +
+                               "; resume with the same flags");
+  const auto before = nlohmann::json::parse(meta.at("inputs"));
+  for (const auto& [key, path] : input_files(c))
+    if (!before.contains(key) || before.at(key) != file_fingerprint(path))
+      throw cnnlstm::DataError(checkpoint + ": " + path + " (" + key + ") is not the file the run was started on (its size or "
+                               "content changed): a resume would continue on other data; start a new run");
+}
 // Trains member k of a validation-split run (seed + k) with checkpoints.
 template <class Model>
 Model train_member(Model model, cnnlstm::TrainConfig c, const LoadedData& d, const Rows& fit, const Rows& validation, Index k,
@@ -142,13 +186,14 @@ Model train_member(Model model, cnnlstm::TrainConfig c, const LoadedData& d, con
   start_model(model, c);
   cnnlstm::Trainer<Model> trainer(model, c.trainer_options());
   if (e.resume && std::filesystem::exists(checkpoint)) {
-    require_same_config(checkpoint, c);
+    require_same_run(checkpoint, c);
     trainer.restore(cnnlstm::load_checkpoint(checkpoint, model));
   }
   ProgressReport progress(e.quiet);
   trainer.on_epoch = [&](const cnnlstm::EpochProgress& p) { progress(p); };
+  const std::string inputs = input_fingerprints(c).dump();
   trainer.on_evaluation = [&](const cnnlstm::EvaluationRecord&) {
-    cnnlstm::save_checkpoint(checkpoint, model, trainer.state(), {{"config", cnnlstm::to_json(c).dump()}});
+    cnnlstm::save_checkpoint(checkpoint, model, trainer.state(), {{"config", cnnlstm::to_json(c).dump()}, {"inputs", inputs}});
   };
   if (members > 1 && !e.quiet) std::cerr << "member " << k + 1 << " of " << members << "\n";
   try {
@@ -368,6 +413,10 @@ int run_train(const Arguments& args) {
     outputs.push_back({c.out + "/" + name, "--out"});
   check_outputs(outputs, {c.x_cnn, c.x_lstm, c.y, c.train_index, c.test_index, c.init, cl.text("config")});
   const LoadedData d = load_training_data(c);
+  if (d.spec.cnn && d.spec.cnn->patch % 2 == 0)
+    throw cnnlstm::ShapeError(c.x_cnn + ": its patches are " + std::to_string(d.spec.cnn->patch) + "x" +
+                              std::to_string(d.spec.cnn->patch) + "; soc map centres the window on each pixel, which needs an "
+                              "odd size (3, 5, 7, ...): cut the patches with a centre pixel");
   const auto model = cnnlstm::build_model<float>(d.spec);
   return std::visit(
       [&](const auto& m) { return c.uses_recipe() ? train_by_recipe(m, c, d, e) : train_with_validation(m, c, d, e); }, model);

@@ -7,7 +7,8 @@
 //     ModelSpec, "ensemble": {"size": M, "conformal": [one calibration per output]},
 //     "target_scalings": [one per member], "input_scalings": [one per member];
 //   - several single-model files of an older soc train --ensemble, each with "ensemble" metadata.
-// load_ensemble reads either; a single model is an ensemble of one.
+// load_ensemble reads either; a single model is an ensemble of one. Members of an older run are
+// accepted only as that whole run, each once.
 
 #include <algorithm>
 #include <map>
@@ -26,6 +27,7 @@ struct Ensemble {
   ModelSpec spec;                                 // shared by all members
   std::vector<ConformalCalibration> calibrations;  // one per output (empty: uncalibrated)
   std::map<std::string, std::string> metadata;     // of the (first) file
+  std::vector<std::string> notes;                  // what the caller should tell the user
 
   std::optional<ConformalCalibration> calibration(Index output) const {
     if (calibrations.empty()) return std::nullopt;
@@ -161,13 +163,65 @@ Ensemble<T> read_ensemble_file(const SafetensorsFile& file, std::optional<Index>
   return e;
 }
 
-// The calibration stored in a member file of an older multi-file ensemble, if any.
+// What a member file of an older multi-file ensemble says of its run: "ensemble" metadata
+// {"size": K, "member": k, "conformal": {...}}; none for a single model.
+struct MemberRecord {
+  std::size_t size = 0, member = 0;
+  std::optional<ConformalCalibration> calibration;
+};
+
 template <class T>
-std::optional<ConformalCalibration> member_calibration(const LoadedModel<T>& member, const std::string& path) {
+std::optional<MemberRecord> member_record(const LoadedModel<T>& member, const std::string& path) {
   if (!member.metadata.count("ensemble")) return std::nullopt;
-  const auto j = metadata_json(member.metadata, "ensemble", path);
-  if (!j.is_object() || !j.contains("conformal")) return std::nullopt;
-  return conformal_from_json(j.at("conformal"), path);
+  const nlohmann::json j = metadata_json(member.metadata, "ensemble", path);
+  MemberRecord r;
+  try {
+    r.size = j.at("size").get<std::size_t>();
+    r.member = j.at("member").get<std::size_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path + ": malformed \"ensemble\" metadata: " + e.what());
+  }
+  if (j.contains("conformal")) r.calibration = conformal_from_json(j.at("conformal"), path);
+  return r;
+}
+
+// Members of older runs belong together only as a whole run: no member twice, none of another
+// run (another size or calibration), none missing. Returns the run's calibration; members that
+// carry none (single models) make the interval the members' own spread, said in a note.
+inline std::optional<ConformalCalibration> check_members_of_one_run(const std::vector<std::optional<MemberRecord>>& records,
+                                                                    const std::vector<std::string>& paths,
+                                                                    std::vector<std::string>& notes) {
+  std::optional<std::size_t> first;
+  std::map<std::size_t, std::size_t> seen;  // member number -> position in paths
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!records[i]) continue;
+    const MemberRecord& r = *records[i];
+    if (!first) first = i;
+    const MemberRecord& f = *records[*first];
+    const bool same_run = r.size == f.size && (r.calibration.has_value() == f.calibration.has_value()) &&
+                          (!r.calibration || to_json(*r.calibration) == to_json(*f.calibration));
+    if (!same_run)
+      throw ConfigError(paths[i] + " and " + paths[*first] + " are members of different ensembles: give the members of one run");
+    if (seen.count(r.member))
+      throw ConfigError(paths[i] + " and " + paths[seen.at(r.member)] + " are both member " + std::to_string(r.member) + " of " +
+                        std::to_string(r.size) + ": each member once");
+    seen[r.member] = i;
+  }
+  if (!first) return std::nullopt;
+  const MemberRecord& run = *records[*first];
+  if (seen.size() != run.size) {
+    std::string missing;
+    for (std::size_t k = 1; k <= run.size; ++k)
+      if (!seen.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+    throw ConfigError(paths[*first] + " belongs to an ensemble of " + std::to_string(run.size) + " members; members " + missing +
+                      " are missing (its interval is calibrated for all of them together)");
+  }
+  if (seen.size() != records.size()) {
+    notes.push_back("the models include single networks besides the " + std::to_string(run.size) +
+                    " members of one ensemble: the interval is the models' own 5%-95% spread, not calibrated");
+    return std::nullopt;
+  }
+  return run.calibration;
 }
 
 }  // namespace detail
@@ -178,7 +232,7 @@ inline bool is_ensemble_file(const SafetensorsFile& file) {
 }
 
 // The members of one ensemble file, or of several single-model files (an older soc train
-// --ensemble: the calibration applies when every member carries the same one).
+// --ensemble: all its members, each once; or single models, whose interval is their spread).
 template <class T>
 Ensemble<T> load_ensemble(const std::vector<std::string>& paths, std::optional<Index> patch = std::nullopt) {
   if (paths.empty()) throw ConfigError("an ensemble needs at least one model file");
@@ -187,7 +241,7 @@ Ensemble<T> load_ensemble(const std::vector<std::string>& paths, std::optional<I
     if (is_ensemble_file(file)) return detail::read_ensemble_file<T>(file, patch);
   }
   Ensemble<T> e;
-  std::vector<std::optional<ConformalCalibration>> calibrations;
+  std::vector<std::optional<detail::MemberRecord>> records;
   for (const auto& path : paths) {
     if (paths.size() > 1 && is_ensemble_file(SafetensorsFile::open(path)))
       throw ConfigError(path + " holds a whole ensemble: give it alone, not with other models");
@@ -200,12 +254,9 @@ Ensemble<T> load_ensemble(const std::vector<std::string>& paths, std::optional<I
     if (member.spec != e.spec)
       throw ShapeError(path + ": its model " + to_json(member.spec).dump() + " differs from the first member's (" +
                        paths.front() + ") " + to_json(e.spec).dump());
-    calibrations.push_back(detail::member_calibration(member, path));
+    records.push_back(detail::member_record(member, path));
   }
-  const auto same = [&](const std::optional<ConformalCalibration>& c) {
-    return c && calibrations[0] && to_json(*c) == to_json(*calibrations[0]);
-  };
-  if (paths.size() > 1 && std::all_of(calibrations.begin(), calibrations.end(), same)) e.calibrations = {*calibrations[0]};
+  if (const auto c = detail::check_members_of_one_run(records, paths, e.notes)) e.calibrations = {*c};
   return e;
 }
 

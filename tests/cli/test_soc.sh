@@ -164,4 +164,33 @@ done
 cmp -s "$work/straight.npy" "$work/killed.npy" && pass || fail "resumed model differs from the uninterrupted one"
 ls "$work/killed" | grep -q '\.tmp' && fail "a temporary file was left behind" || pass
 
+# --- a resume continues only its own run: same data, same configuration (paths as files) ---
+cp -r "$d" "$work/dd"
+rargs=(--x-lstm "$work/dd/x_lstm.npy" --y "$work/dd/y.npy" --train-index "$work/dd/train_index.npy" --cv-folds 0 --ensemble 1
+       --eval-interval 2 --patience 0 --quiet)
+"$soc" train --x-cnn "$work/dd/x_cnn.npy" "${rargs[@]}" --epochs 6 --out "$work/r1" >/dev/null 2>&1 || fail "a run to resume"
+(cd "$work" && "$soc" train --x-cnn ./dd/../dd/x_cnn.npy "${rargs[@]}" --epochs 8 --out "$work/r1" --resume >/dev/null 2>&1) \
+  && pass || fail "resume with the same files spelled otherwise"
+# (relative paths in a checkpoint are relative to where the run started: resume from there)
+cd "$work" || fail "cd"
+expect 2 "another configuration: lr \(was .*, now 0.01\)" -- "$soc" train --x-cnn dd/x_cnn.npy "${rargs[@]}" --lr 0.01 \
+  --epochs 10 --out "$work/r1" --resume
+printf '\x41' | dd of="$work/dd/y.npy" bs=1 seek=300 conv=notrunc 2>/dev/null
+expect 3 "dd/y.npy \(y\) is not the file the run was started on" -- "$soc" train --x-cnn dd/x_cnn.npy "${rargs[@]}" \
+  --epochs 10 --out "$work/r1" --resume
+cd - >/dev/null || fail "cd -"
+
+# --- what cannot be mapped is refused at training; a run that fails writes no model ---
+make_npy "$work/x6.npy" "(300, 10, 6, 6)" 108000
+expect 3 "6x6; soc map centres the window on each pixel, which needs an odd size" -- "$soc" train --x-cnn "$work/x6.npy" \
+  --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-index "$d/train_index.npy" --out "$work/even"
+absent "$work/even/model.safetensors"
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next } { $4 = $4 * 1e20; print }' "$d/samples.csv" >"$work/huge.csv"
+for how in "--cv-folds 0 --ensemble 1" "--cv-folds 5"; do
+  # shellcheck disable=SC2086
+  expect 1 "training diverged in epoch 1" -- "$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$work/huge.csv" \
+    --train-index "$d/train_index.npy" --no-standardize $how --out "$work/diverged"
+  absent "$work/diverged/model.safetensors"
+done
+
 report

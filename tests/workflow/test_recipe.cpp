@@ -203,3 +203,38 @@ TEST_CASE("an ensemble file whose tensors or metadata disagree is refused, namin
   CHECK_THROWS_WITH_AS(load_ensemble<float>({path}), doctest::Contains("no \"input_scalings\" entry"), FormatError);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("members of an older multi-file ensemble are accepted only as their whole run, each once") {
+  // Member files as the previous soc train --ensemble 3 wrote them: "ensemble" metadata per file.
+  std::vector<std::string> run, other_run;
+  const ConformalCalibration c{0.1, 1.5, 0.01, 30, 0.0};
+  const ConformalCalibration c_other{0.1, 2.5, 0.01, 30, 0.0};
+  for (int k = 1; k <= 3; ++k) {
+    Model m = blank_model();
+    m.initialize(static_cast<std::uint64_t>(k));
+    for (auto* list : {&run, &other_run}) {
+      const bool first = list == &run;
+      const std::string path = temp_path("cnnlstm_member_" + std::string(first ? "a" : "b") + std::to_string(k) + ".safetensors");
+      save_model(path, m, {{"ensemble", nlohmann::json{{"size", 3}, {"member", k}, {"conformal", to_json(first ? c : c_other)}}.dump()}});
+      list->push_back(path);
+    }
+  }
+  const auto whole = load_ensemble<float>(run);
+  REQUIRE(whole.calibration(0).has_value());
+  CHECK(whole.calibration(0)->q == 1.5);
+  CHECK(whole.notes.empty());
+  CHECK_THROWS_WITH_AS(load_ensemble<float>({run[0], run[1]}), doctest::Contains("members 3 are missing"), ConfigError);
+  CHECK_THROWS_WITH_AS(load_ensemble<float>({run[0], run[0], run[1]}), doctest::Contains("are both member 1 of 3"), ConfigError);
+  CHECK_THROWS_WITH_AS(load_ensemble<float>({run[0], run[1], other_run[2]}), doctest::Contains("members of different ensembles"),
+                       ConfigError);
+  // With a single network among them, no calibration applies, and the ensemble says so.
+  const std::string single = temp_path("cnnlstm_member_single.safetensors");
+  save_model(single, blank_model());
+  const auto mixed = load_ensemble<float>({run[0], run[1], run[2], single});
+  CHECK_FALSE(mixed.calibration(0).has_value());
+  REQUIRE(mixed.notes.size() == 1);
+  CHECK(mixed.notes[0].find("not calibrated") != std::string::npos);
+  for (const auto& p : run) std::filesystem::remove(p);
+  for (const auto& p : other_run) std::filesystem::remove(p);
+  std::filesystem::remove(single);
+}
