@@ -12,7 +12,7 @@
 //   {"impl": "cnnlstm", "case": "train_step_b32", "threads": 2, "us_per_iter": ..., "samples_per_s": ...}
 
 #include <cnnlstm/model.hpp>
-#include <cnnlstm/trainer.hpp>
+#include <cnnlstm/train/trainer.hpp>
 
 #include <omp.h>
 

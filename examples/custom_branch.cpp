@@ -1,9 +1,9 @@
 // A three-branch model: the paper's CNN and LSTM branches plus a user-defined branch for site
 // attributes (custom_branch.hpp), trained on simulated data where SOC also depends on land use.
 #include <cnnlstm/model.hpp>
-#include <cnnlstm/prediction.hpp>
-#include <cnnlstm/simulate.hpp>
-#include <cnnlstm/trainer.hpp>
+#include <cnnlstm/train/prediction.hpp>
+#include <cnnlstm/soilmap/simulate.hpp>
+#include <cnnlstm/train/trainer.hpp>
 
 #include <iostream>
 

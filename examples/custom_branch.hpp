@@ -4,7 +4,7 @@
 // through a small dense layer. Anything that meets cnnlstm::Branch plugs into SocModel this way.
 //   x (N, K) -> fc_site -> ReLU -> (N, features)
 
-#include <cnnlstm/branch.hpp>
+#include <cnnlstm/model/branch.hpp>
 #include <cnnlstm/layers/activation.hpp>
 
 #include <string>

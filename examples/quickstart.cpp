@@ -1,8 +1,8 @@
 // Quickstart: simulate a soil-carbon data set, train the paper's CNN-LSTM, and report test metrics.
 #include <cnnlstm/model.hpp>
-#include <cnnlstm/prediction.hpp>
-#include <cnnlstm/simulate.hpp>
-#include <cnnlstm/trainer.hpp>
+#include <cnnlstm/train/prediction.hpp>
+#include <cnnlstm/soilmap/simulate.hpp>
+#include <cnnlstm/train/trainer.hpp>
 
 #include <iostream>
 

@@ -3,8 +3,8 @@
 // parsing rejects unknown flags (with a did-you-mean), missing values and malformed numbers,
 // naming the flag.
 
-#include <cnnlstm/errors.hpp>
-#include <cnnlstm/json_reader.hpp>
+#include <cnnlstm/core/errors.hpp>
+#include <cnnlstm/core/json_reader.hpp>
 
 #include <algorithm>
 #include <cmath>

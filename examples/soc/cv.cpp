@@ -3,14 +3,14 @@
 // fold's test metrics and their mean and standard deviation. Inside each fold the default recipe
 // runs on that fold's training rows only (its own internal cross-validation; with --cv-folds 0 a
 // validation share of them selects the model), never on its test rows. --spatial-blocks
-// keeps near neighbours on one side of every split (folds.hpp).
+// keeps near neighbours on one side of every split (train/folds.hpp).
 
 #include "commands.hpp"
 #include "output_guard.hpp"
 #include "workflow.hpp"
 
-#include <cnnlstm/folds.hpp>
-#include <cnnlstm/recipe.hpp>
+#include <cnnlstm/train/folds.hpp>
+#include <cnnlstm/train/recipe.hpp>
 
 #include <cmath>
 

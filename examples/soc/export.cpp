@@ -8,7 +8,7 @@
 #include "commands.hpp"
 #include "output_guard.hpp"
 
-#include <cnnlstm/ensemble.hpp>
+#include <cnnlstm/soilmap/ensemble.hpp>
 
 namespace soc {
 

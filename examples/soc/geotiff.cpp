@@ -2,7 +2,7 @@
 
 #include "geotiff.hpp"
 
-#include <cnnlstm/errors.hpp>
+#include <cnnlstm/core/errors.hpp>
 #include <cnnlstm/io/atomic_file.hpp>
 #include <cnnlstm/io/temporary_files.hpp>
 

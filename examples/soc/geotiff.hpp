@@ -5,7 +5,7 @@
 // GDAL's messages are collected, not printed: failures are cnnlstm errors naming the file.
 
 #include <cnnlstm/io/temporary_files.hpp>
-#include <cnnlstm/raster_window.hpp>
+#include <cnnlstm/soilmap/raster_window.hpp>
 
 #include <array>
 #include <optional>

@@ -1,5 +1,5 @@
 // soc importance: permutation importance of each CNN channel, each series feature and each year
-// for a model (or an ensemble file's mean prediction) on given data (importance.hpp): DIR/importance.csv, DIR/importance.json and a bar
+// for a model (or an ensemble file's mean prediction) on given data (soilmap/importance.hpp): DIR/importance.csv, DIR/importance.json and a bar
 // chart DIR/importance.svg.
 
 #include "commands.hpp"
@@ -7,8 +7,8 @@
 #include "training_record.hpp"
 #include "workflow.hpp"
 
-#include <cnnlstm/ensemble.hpp>
-#include <cnnlstm/importance.hpp>
+#include <cnnlstm/soilmap/ensemble.hpp>
+#include <cnnlstm/soilmap/importance.hpp>
 
 namespace soc {
 namespace {

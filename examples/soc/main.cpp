@@ -3,7 +3,7 @@
 // Exit codes: 0 success, 1 training diverged or another runtime failure, 2 bad usage or
 // configuration, 3 bad data or file content, 4 a file could not be read or written.
 
-#include <cnnlstm/errors.hpp>
+#include <cnnlstm/core/errors.hpp>
 #include <cnnlstm/io/temporary_files.hpp>
 
 #include <iostream>

@@ -3,10 +3,10 @@
 // ensemble). One model gives one band, its prediction. Several give four: the mean, and Q0.05,
 // Q0.5, Q0.95, the members' 5%, 50% and 95% quantiles (linear interpolation between order
 // statistics, numpy's default) -- or, with a conformal calibration, Q0.05 and Q0.95 widened to
-// the calibrated 90% interval (cnnlstm::prediction_bands, uncertainty.hpp). A calibration also
+// the calibrated 90% interval (cnnlstm::prediction_bands, train/uncertainty.hpp). A calibration also
 // gives one model the four bands.
 
-#include <cnnlstm/uncertainty.hpp>
+#include <cnnlstm/train/uncertainty.hpp>
 
 #include <optional>
 #include <span>

@@ -3,8 +3,8 @@
 // temporary name in the destination folder and renamed into place, so no reader ever sees half a file.
 
 #include <cnnlstm/io/atomic_file.hpp>
-#include <cnnlstm/json_reader.hpp>
-#include <cnnlstm/metrics.hpp>
+#include <cnnlstm/core/json_reader.hpp>
+#include <cnnlstm/train/metrics.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -6,7 +6,7 @@
 #include "training_record.hpp"
 #include "workflow.hpp"
 
-#include <cnnlstm/ensemble.hpp>
+#include <cnnlstm/soilmap/ensemble.hpp>
 #include <cnnlstm/io/npy.hpp>
 
 namespace soc {

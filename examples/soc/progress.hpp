@@ -1,7 +1,7 @@
 #pragma once
 // Training progress for a person: a one-line bar on a terminal, plain log lines otherwise.
 
-#include <cnnlstm/trainer.hpp>
+#include <cnnlstm/train/trainer.hpp>
 
 #include <unistd.h>
 

@@ -10,8 +10,8 @@
 #include "quicklook.hpp"
 #include "training_record.hpp"
 
-#include <cnnlstm/dataset.hpp>
-#include <cnnlstm/ensemble.hpp>
+#include <cnnlstm/train/dataset.hpp>
+#include <cnnlstm/soilmap/ensemble.hpp>
 
 #include <omp.h>
 #include <sys/resource.h>

@@ -3,12 +3,12 @@
 // GeoTIFF map (see docs/mapping.md for the rules and the format).
 //
 //   static stack (C bands) --+   block by block, with a halo of P/2    +--> map.tif
-//   series files (F, Y bands each) --> windows (raster_window.hpp) --> models --> bands
+//   series files (F, Y bands each) --> windows (soilmap/raster_window.hpp) --> models --> bands
 //
 // Memory is bounded by the block size: one block of every input band, one of every output band,
 // and each thread's batch of windows, whatever the raster's size.
 
-#include <cnnlstm/raster_window.hpp>
+#include <cnnlstm/soilmap/raster_window.hpp>
 
 #include "map_bands.hpp"
 

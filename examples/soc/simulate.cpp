@@ -1,4 +1,4 @@
-// soc simulate: writes a simulated soil-mapping data set like the paper's (see simulate.hpp for
+// soc simulate: writes a simulated soil-mapping data set like the paper's (see soilmap/simulate.hpp for
 // the fields and the SOC formula): x_cnn.npy, x_lstm.npy, y.npy, coordinates.npy,
 // train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names).
 // It replaces only files it wrote itself (OwnedFolder, output_guard.hpp), unless --force.
@@ -9,7 +9,7 @@
 #include "workflow.hpp"
 
 #include <cnnlstm/io/npy.hpp>
-#include <cnnlstm/simulate.hpp>
+#include <cnnlstm/soilmap/simulate.hpp>
 
 #include <optional>
 

@@ -2,7 +2,7 @@
 // soc simulate --rasters DIR: the simulated region as GeoTIFFs, so the mapping tutorial runs
 // without downloads (see simulated_rasters.cpp for the files; needs GDAL).
 
-#include <cnnlstm/simulate.hpp>
+#include <cnnlstm/soilmap/simulate.hpp>
 
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
 // soc train: trains a model and writes DIR/model.safetensors (the whole result: one network, or
 // every member of an ensemble with its interval calibration), DIR/metrics.json, DIR/history.csv,
 // DIR/learning_curves.svg and DIR/observed_vs_predicted.svg.
-// By default it follows the recipe (cnnlstm/recipe.hpp): the epochs are chosen by an internal
+// By default it follows the recipe (cnnlstm/train/recipe.hpp): the epochs are chosen by an internal
 // cross-validation over the training rows, --ensemble K networks (10) are refit on all of them,
 // and their 90% interval is calibrated on the out-of-fold predictions (cut at the target's lower
 // limit: --lower-limit; by default 0 when no training target is negative, as for SOC).
@@ -13,9 +13,9 @@
 #include "output_guard.hpp"
 #include "workflow.hpp"
 
-#include <cnnlstm/ensemble.hpp>
-#include <cnnlstm/recipe.hpp>
-#include <cnnlstm/uncertainty.hpp>
+#include <cnnlstm/soilmap/ensemble.hpp>
+#include <cnnlstm/train/recipe.hpp>
+#include <cnnlstm/train/uncertainty.hpp>
 
 #include <cmath>
 #include <optional>

@@ -4,7 +4,7 @@
 // One rule everywhere (predict, evaluate, importance, map): series of another number of years
 // than the model was trained on are refused; the LSTM would run on them and answer wrong.
 
-#include <cnnlstm/model_file.hpp>
+#include <cnnlstm/io/model_file.hpp>
 
 #include <nlohmann/json.hpp>
 

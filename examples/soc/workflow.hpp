@@ -2,10 +2,10 @@
 // The steps soc train and soc cv share: the effective configuration, the data it names, one
 // training run of a standard model, and the files that record it.
 
-#include <cnnlstm/checkpoint.hpp>
-#include <cnnlstm/model_inputs.hpp>
-#include <cnnlstm/svg_plot.hpp>
-#include <cnnlstm/train_config.hpp>
+#include <cnnlstm/train/checkpoint.hpp>
+#include <cnnlstm/train/model_inputs.hpp>
+#include "svg_plot.hpp"
+#include <cnnlstm/train/train_config.hpp>
 
 #include <omp.h>
 

@@ -2,9 +2,7 @@
 # doctest case of OUT, so the documentation's examples are compiled and run as tests.
 file(STRINGS ${DOC} lines ENCODING UTF-8)
 set(code "// Generated from ${DOC} by extract_snippets.cmake; edit the document, not this file.\n")
-string(APPEND code "#include <doctest/doctest.h>\n\n#include <cnnlstm/dataset.hpp>\n#include <cnnlstm/ensemble.hpp>\n#include <cnnlstm/model.hpp>\n")
-string(APPEND code "#include <cnnlstm/model_file.hpp>\n#include <cnnlstm/model_probe.hpp>\n#include <cnnlstm/prediction.hpp>\n#include <cnnlstm/recipe.hpp>\n")
-string(APPEND code "#include <cnnlstm/simulate.hpp>\n#include <cnnlstm/trainer.hpp>\n\n#include <cmath>\n#include <filesystem>\n\n")
+string(APPEND code "#include <doctest/doctest.h>\n\n#include <cnnlstm/check/model_probe.hpp>\n#include <cnnlstm/soilmap.hpp>\n\n#include <cmath>\n#include <filesystem>\n\n")
 set(inside FALSE)
 set(count 0)
 foreach(line IN LISTS lines)

@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cnnlstm/errors.hpp"
-#include "cnnlstm/model_file.hpp"
-#include "cnnlstm/model_spec.hpp"
-#include "cnnlstm/train_config.hpp"
+#include "cnnlstm/core/errors.hpp"
+#include "cnnlstm/io/model_file.hpp"
+#include "cnnlstm/model/model_spec.hpp"
+#include "cnnlstm/train/train_config.hpp"
 #include "fuzz_support.hpp"
 
 namespace {

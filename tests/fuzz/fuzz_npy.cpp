@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "cnnlstm/errors.hpp"
+#include "cnnlstm/core/errors.hpp"
 #include "cnnlstm/io/npy.hpp"
 #include "cnnlstm/io/npy_header.hpp"
 #include "fuzz_support.hpp"

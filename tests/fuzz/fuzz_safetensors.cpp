@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "cnnlstm/errors.hpp"
+#include "cnnlstm/core/errors.hpp"
 #include "cnnlstm/io/safetensors.hpp"
-#include "cnnlstm/model_file.hpp"
+#include "cnnlstm/io/model_file.hpp"
 #include "fuzz_support.hpp"
 
 namespace {

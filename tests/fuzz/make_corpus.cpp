@@ -15,8 +15,8 @@
 
 #include "cnnlstm/io/npy.hpp"
 #include "cnnlstm/io/safetensors.hpp"
-#include "cnnlstm/model_file.hpp"
-#include "cnnlstm/train_config.hpp"
+#include "cnnlstm/io/model_file.hpp"
+#include "cnnlstm/train/train_config.hpp"
 
 using namespace cnnlstm;
 

@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <cnnlstm/io/safetensors.hpp>
-#include <cnnlstm/model_file.hpp>
-#include <cnnlstm/train_config.hpp>
+#include <cnnlstm/io/model_file.hpp>
+#include <cnnlstm/train/train_config.hpp>
 #include <map>
 #include <string>
 #include <vector>

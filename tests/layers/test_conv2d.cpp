@@ -5,7 +5,7 @@
 #include <tuple>
 #include <vector>
 
-#include <cnnlstm/gradcheck.hpp>
+#include <cnnlstm/check/gradcheck.hpp>
 #include <cnnlstm/layers/conv2d.hpp>
 #include <cnnlstm/layers/maxpool2d.hpp>
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include <cnnlstm/gradcheck.hpp>
+#include <cnnlstm/check/gradcheck.hpp>
 #include <cnnlstm/layers/linear.hpp>
 
 using namespace cnnlstm;

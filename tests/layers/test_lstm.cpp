@@ -5,7 +5,7 @@
 #include <tuple>
 #include <vector>
 
-#include <cnnlstm/gradcheck.hpp>
+#include <cnnlstm/check/gradcheck.hpp>
 #include <cnnlstm/layers/lstm.hpp>
 
 using namespace cnnlstm;

@@ -6,7 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include <cnnlstm/gradcheck.hpp>
+#include <cnnlstm/check/gradcheck.hpp>
 #include <cnnlstm/layers/activation.hpp>
 #include <cnnlstm/layers/maxpool2d.hpp>
 

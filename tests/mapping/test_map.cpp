@@ -7,7 +7,7 @@
 #include "geotiff.hpp"
 #include "raster_map.hpp"
 
-#include <cnnlstm/model_file.hpp>
+#include <cnnlstm/io/model_file.hpp>
 
 #include <gdal.h>
 #include <ogr_srs_api.h>

@@ -7,8 +7,8 @@
 
 #include <cnnlstm/io/safetensors.hpp>
 #include <cnnlstm/model.hpp>
-#include <cnnlstm/train_config.hpp>
-#include <cnnlstm/trainer.hpp>
+#include <cnnlstm/train/train_config.hpp>
+#include <cnnlstm/train/trainer.hpp>
 
 #include <filesystem>
 

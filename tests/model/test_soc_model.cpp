@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cnnlstm/model.hpp>
-#include <cnnlstm/model_probe.hpp>
+#include <cnnlstm/check/model_probe.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -23,7 +23,7 @@
 #include <string>
 #include <utility>
 
-#include "../errors.hpp"
+#include "../core/errors.hpp"
 #include "file_handle.hpp"
 #include "temporary_files.hpp"
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../json_reader.hpp"
+#include "../core/errors.hpp"
+#include "../core/json_reader.hpp"
 
 namespace cnnlstm {
 

@@ -13,7 +13,7 @@
 #include <system_error>
 #include <utility>
 
-#include "../errors.hpp"
+#include "../core/errors.hpp"
 
 namespace cnnlstm {
 

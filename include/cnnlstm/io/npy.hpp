@@ -17,8 +17,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../tensor.hpp"
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
 #include "atomic_file.hpp"
 #include "dtype.hpp"
 #include "npy_header.hpp"

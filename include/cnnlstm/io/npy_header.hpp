@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../tensor.hpp"
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
 #include "dtype.hpp"
 
 namespace cnnlstm {

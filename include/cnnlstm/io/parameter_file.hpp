@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../parameters.hpp"
+#include "../core/errors.hpp"
+#include "../core/parameters.hpp"
 #include "dtype.hpp"
 #include "safetensors.hpp"
 

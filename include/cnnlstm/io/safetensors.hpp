@@ -25,8 +25,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../errors.hpp"
-#include "../tensor.hpp"
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
 #include "atomic_file.hpp"
 #include "dtype.hpp"
 #include "file_handle.hpp"

@@ -28,7 +28,7 @@
 #pragma GCC diagnostic pop
 #endif
 
-#include "../tensor.hpp"
+#include "../core/tensor.hpp"
 
 namespace cnnlstm::kernels {
 

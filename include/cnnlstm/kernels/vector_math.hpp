@@ -1,7 +1,7 @@
 #pragma once
 // Vectorised sigmoid and tanh (and the exp under them) for the activations and the LSTM cell.
 // In float they are written here, short and branch-free, with a relative error below 2e-7 (a few
-// units in the last place; tests/layers/test_kernel_elementwise.cpp checks them against double);
+// units in the last place; tests/kernels/test_kernel_elementwise.cpp checks them against double);
 // in double, where speed does not matter (gradient checks), they are xsimd's.
 //
 //   exp(x):     x = k ln2 + r, |r| <= ln2/2;  e^r = 1 + r + r^2 P(r);  e^x = e^r 2^k,

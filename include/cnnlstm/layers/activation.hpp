@@ -6,10 +6,10 @@
 //   Sigmoid  y = 1 / (1 + e^-x)    dx = dy y (1 - y)
 // Inside a model they run on the lane layout, a vector at a time (kernels/vector_math.hpp).
 
-#include "../context.hpp"
+#include "../core/context.hpp"
 #include "../kernels/lane_tensor.hpp"
 #include "../kernels/vector_math.hpp"
-#include "../tensor.hpp"
+#include "../core/tensor.hpp"
 
 namespace cnnlstm {
 

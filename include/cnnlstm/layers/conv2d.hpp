@@ -17,14 +17,14 @@
 #include <utility>
 #include <vector>
 
-#include "../context.hpp"
-#include "../init.hpp"
+#include "../core/context.hpp"
+#include "../core/init.hpp"
 #include "../kernels/gemm.hpp"
 #include "../kernels/gemm_nt.hpp"
 #include "../kernels/im2col.hpp"
 #include "../kernels/lane_tensor.hpp"
-#include "../parameters.hpp"
-#include "../tensor.hpp"
+#include "../core/parameters.hpp"
+#include "../core/tensor.hpp"
 
 namespace cnnlstm {
 

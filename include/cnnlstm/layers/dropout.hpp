@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "../context.hpp"
-#include "../tensor.hpp"
+#include "../core/context.hpp"
+#include "../core/tensor.hpp"
 
 namespace cnnlstm {
 

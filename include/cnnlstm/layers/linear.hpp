@@ -6,13 +6,13 @@
 
 #include <string>
 
-#include "../context.hpp"
-#include "../init.hpp"
+#include "../core/context.hpp"
+#include "../core/init.hpp"
 #include "../kernels/gemm.hpp"
 #include "../kernels/gemm_nt.hpp"
 #include "../kernels/lane_tensor.hpp"
-#include "../parameters.hpp"
-#include "../tensor.hpp"
+#include "../core/parameters.hpp"
+#include "../core/tensor.hpp"
 
 namespace cnnlstm {
 

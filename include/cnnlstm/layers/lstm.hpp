@@ -49,14 +49,14 @@
 #include <utility>
 #include <vector>
 
-#include "../context.hpp"
-#include "../init.hpp"
+#include "../core/context.hpp"
+#include "../core/init.hpp"
 #include "../kernels/gemm.hpp"
 #include "../kernels/gemm_nt.hpp"
 #include "../kernels/lane_tensor.hpp"
 #include "../kernels/lstm_cell.hpp"
-#include "../parameters.hpp"
-#include "../tensor.hpp"
+#include "../core/parameters.hpp"
+#include "../core/tensor.hpp"
 #include "dropout.hpp"
 
 namespace cnnlstm {

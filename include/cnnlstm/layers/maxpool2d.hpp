@@ -13,10 +13,10 @@
 
 #include <string>
 
-#include "../context.hpp"
+#include "../core/context.hpp"
 #include "../kernels/lane_tensor.hpp"
 #include "../kernels/maxpool.hpp"
-#include "../tensor.hpp"
+#include "../core/tensor.hpp"
 
 namespace cnnlstm {
 

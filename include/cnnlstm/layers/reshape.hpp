@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <array>
 
-#include "../context.hpp"
+#include "../core/context.hpp"
 #include "../kernels/lane_tensor.hpp"
-#include "../tensor.hpp"
+#include "../core/tensor.hpp"
 
 namespace cnnlstm {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "../errors.hpp"
+#include "../core/errors.hpp"
 #include "../kernels/simd.hpp"
-#include "../parameters.hpp"
+#include "../core/parameters.hpp"
 
 namespace cnnlstm {
 

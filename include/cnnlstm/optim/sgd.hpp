@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "../errors.hpp"
-#include "../parameters.hpp"
+#include "../core/errors.hpp"
+#include "../core/parameters.hpp"
 
 namespace cnnlstm {
 

@@ -1,0 +1,161 @@
+#include <doctest/doctest.h>
+
+#include <cnnlstm/train/checkpoint.hpp>
+#include <cnnlstm/train/dataset.hpp>
+#include <cnnlstm/model.hpp>
+#include <cnnlstm/soilmap/simulate.hpp>
+#include <cnnlstm/train/trainer.hpp>
+
+#include <filesystem>
+
+using namespace cnnlstm;
+using Model = CnnLstmModel<float>;
+
+namespace {
+
+// (N) -> (N, 1)
+Tensor<float, 2> column(const Tensor<float, 1>& v) {
+  Tensor<float, 2> out(v.dimension(0), 1);
+  std::copy_n(v.data(), v.size(), out.data());
+  return out;
+}
+
+struct Fixture {
+  SimulatedData data = simulate_soil_data({.samples = 120, .seed = 21});
+  Tensor<float, 2> y = column(data.y);
+  std::vector<std::int64_t> fit, validation;
+  Fixture() { std::tie(fit, validation) = split_validation(data.train_index, 0.2, 1); }
+  Trainer<Model>::Data inputs() const { return {{data.x_cnn, data.x_lstm}, y}; }
+};
+
+Model fresh_model(std::uint64_t seed = 314) {
+  Model m({{CnnBranchOptions{}, LstmBranchOptions{}}, DenseHeadOptions{}});
+  m.initialize(seed);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("the Trainer keeps the last partial batch and counts epochs and evaluations") {
+  Fixture f;
+  auto model = fresh_model();
+  TrainerOptions o;
+  o.epochs = 7;
+  o.batch_size = 32;
+  o.eval_interval = 3;
+  Trainer<Model> trainer(model, o);
+  const auto summary = trainer.fit(f.inputs(), f.fit, f.validation);
+  CHECK(summary.epochs_done == 7);
+  // Evaluations after epochs 3, 6 and the last one (7).
+  REQUIRE(trainer.history().size() == 3);
+  CHECK(trainer.history()[2].epoch == 7);
+  // 96 training rows less 19 for validation: ceil(77 / 32) = 3 Adam steps per epoch, the last with 13.
+  CHECK(f.fit.size() == 77);
+  CHECK(trainer.state().adam_steps == 21);
+  CHECK(summary.best_epoch > 0);
+}
+
+TEST_CASE("training lowers the loss and the same seed gives a bit-identical model") {
+  Fixture f;
+  TrainerOptions o;
+  o.epochs = 30;
+  o.eval_interval = 10;
+  auto a = fresh_model(), b = fresh_model();
+  Trainer<Model> ta(a, o), tb(b, o);
+  ta.fit(f.inputs(), f.fit, f.validation);
+  tb.fit(f.inputs(), f.fit, f.validation);
+  CHECK(a.parameters().values() == b.parameters().values());
+  CHECK(ta.history().back().train[0].rmse < 0.9 * ta.history().front().train[0].rmse);
+  CHECK(a.target_scaling().mean.size() == 1);
+  o.seed = 315;
+  auto c = fresh_model();
+  Trainer<Model> tc(c, o);
+  tc.fit(f.inputs(), f.fit, f.validation);
+  CHECK(c.parameters().values() != a.parameters().values());
+}
+
+TEST_CASE("model selection keeps the best validation model and early stopping ends the run") {
+  Fixture f;
+  TrainerOptions o;
+  o.epochs = 400;
+  o.eval_interval = 1;
+  o.patience = 3;
+  o.adam.lr = 0.05;  // fast and noisy: the validation RMSE stops improving early
+  auto model = fresh_model();
+  Trainer<Model> trainer(model, o);
+  const auto summary = trainer.fit(f.inputs(), f.fit, f.validation);
+  CHECK(summary.stopped_early);
+  CHECK(summary.epochs_done < 400);
+  CHECK(summary.epochs_done == summary.best_epoch + 3);
+  double best = 1e300;
+  for (const auto& r : trainer.history()) best = std::min(best, r.validation[0].rmse);
+  // The model left behind is the selected one: its validation RMSE is the best seen.
+  const auto rmse = metrics_per_output(predict_rows(model, {f.data.x_cnn, f.data.x_lstm}, f.validation),
+                                       TensorRef<float, 2>(f.y), f.validation)[0].rmse;
+  CHECK(rmse == doctest::Approx(best).epsilon(1e-6));
+}
+
+TEST_CASE("a diverging run stops with advice and keeps the best model so far") {
+  Fixture f;
+  Tensor<float, 2> huge = f.y;
+  TrainerOptions o;
+  o.epochs = 50;
+  o.eval_interval = 1;
+  o.adam.lr = 1e-3;
+  auto model = fresh_model();
+  Trainer<Model> trainer(model, o);
+  bool poisoned = false;
+  trainer.on_epoch = [&](const EpochProgress& p) {
+    if (p.epoch == 3) {  // a target turns infinite mid-run: the loss becomes non-finite
+      huge(f.fit[0], 0) = std::numeric_limits<float>::infinity();
+      poisoned = true;
+    }
+  };
+  CHECK_THROWS_WITH_AS(trainer.fit({{f.data.x_cnn, f.data.x_lstm}, huge}, f.fit, f.validation),
+                       doctest::Contains("lower the learning rate"), NumericalError);
+  CHECK(poisoned);
+  CHECK(model.parameters().values() == trainer.state().best_values);
+}
+
+TEST_CASE("a checkpoint resumes to a bit-identical model") {
+  Fixture f;
+  TrainerOptions o;
+  o.epochs = 12;
+  o.eval_interval = 4;
+  auto straight = fresh_model();
+  Trainer<Model> t1(straight, o);
+  t1.fit(f.inputs(), f.fit, f.validation);
+
+  const auto path = (std::filesystem::temp_directory_path() / "cnnlstm_resume.safetensors").string();
+  auto first = fresh_model();
+  TrainerOptions shorter = o;
+  shorter.epochs = 8;
+  Trainer<Model> t2(first, shorter);
+  t2.on_evaluation = [&](const EvaluationRecord& r) {
+    if (r.epoch == 8) save_checkpoint(path, first, t2.state());
+  };
+  t2.fit(f.inputs(), f.fit, f.validation);
+
+  auto resumed = fresh_model(999);  // different weights: everything must come from the checkpoint
+  Trainer<Model> t3(resumed, o);
+  t3.restore(load_checkpoint(path, resumed));
+  t3.fit(f.inputs(), f.fit, f.validation);
+  CHECK(resumed.parameters().values() == straight.parameters().values());
+  CHECK(t3.history().size() == t1.history().size());
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("the Trainer rejects empty training sets, bad rows and bad options") {
+  Fixture f;
+  auto model = fresh_model();
+  Trainer<Model> trainer(model, TrainerOptions{});
+  CHECK_THROWS_AS(trainer.fit(f.inputs(), {}, {}), DataError);
+  const std::vector<std::int64_t> bad{0, 500};
+  CHECK_THROWS_WITH_AS(trainer.fit(f.inputs(), bad, {}), doctest::Contains("row index 500 is outside 0..119"), DataError);
+  TrainerOptions zero_batch;
+  zero_batch.batch_size = 0;
+  CHECK_THROWS_AS(Trainer<Model>(model, zero_batch), ConfigError);
+  TrainerOptions bad_lr;
+  bad_lr.adam.lr = -1;
+  CHECK_THROWS_AS(Trainer<Model>(model, bad_lr), ConfigError);
+}
