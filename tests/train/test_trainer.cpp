@@ -3,6 +3,7 @@
 #include <cnnlstm/train/checkpoint.hpp>
 #include <cnnlstm/train/dataset.hpp>
 #include <cnnlstm/model.hpp>
+#include <cnnlstm/soilmap/ensemble.hpp>
 #include <cnnlstm/soilmap/simulate.hpp>
 #include <cnnlstm/train/trainer.hpp>
 
@@ -143,6 +144,31 @@ TEST_CASE("a checkpoint resumes to a bit-identical model") {
   CHECK(resumed.parameters().values() == straight.parameters().values());
   CHECK(t3.history().size() == t1.history().size());
   std::filesystem::remove(path);
+}
+
+TEST_CASE("a model other than the one expected is a ShapeError wherever it is met") {
+  // The same condition, the same error class (and so the same exit code of soc): a checkpoint of
+  // another architecture, and an ensemble whose members differ.
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto checkpoint = (dir / "cnnlstm_other_model_checkpoint.safetensors").string();
+  auto model = fresh_model();
+  TrainerState<float> state;
+  state.adam_m.resize(static_cast<std::size_t>(model.parameters().size()));
+  state.adam_v.resize(state.adam_m.size());
+  save_checkpoint(checkpoint, model, state);
+  LstmBranchOptions wider;
+  wider.hidden_size = 9;
+  Model other({{CnnBranchOptions{}, wider}, DenseHeadOptions{}});
+  other.initialize(5);
+  CHECK_THROWS_WITH_AS(load_checkpoint(checkpoint, other), doctest::Contains("differs from the configured"),
+                       ShapeError);
+
+  const auto a = (dir / "cnnlstm_other_model_a.safetensors").string();
+  const auto b = (dir / "cnnlstm_other_model_b.safetensors").string();
+  save_model(a, model);
+  save_model(b, other);
+  CHECK_THROWS_WITH_AS(load_ensemble<float>({a, b}), doctest::Contains("differs from the first member"), ShapeError);
+  for (const auto& p : {checkpoint, a, b}) std::filesystem::remove(p);
 }
 
 TEST_CASE("the Trainer rejects empty training sets, bad rows and bad options") {

@@ -93,14 +93,6 @@ class Parameters {
   T* grad(ParamSlot s) { return grads_.data() + s.offset; }
   const T* grad(ParamSlot s) const { return grads_.data() + s.offset; }
 
-  // A parameter seen as a row-major matrix (weights) or row vector (biases).
-  ConstMatrixMap<T> matrix(ParamSlot s, Index rows, Index cols) const {
-    return {value(s), rows, cols};
-  }
-  MatrixMap<T> grad_matrix(ParamSlot s, Index rows, Index cols) { return {grad(s), rows, cols}; }
-  ConstRowVectorMap<T> vector(ParamSlot s) const { return {value(s), s.size}; }
-  RowVectorMap<T> grad_vector(ParamSlot s) { return {grad(s), s.size}; }
-
   // Looks a tensor up by its state_dict name; throws if the model has no such tensor.
   const ParameterSpec& spec(const std::string& name) const {
     const ParameterSpec* s = layout_.find(name);

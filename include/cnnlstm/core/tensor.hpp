@@ -33,10 +33,6 @@ template <class T>
 using MatrixMap = Eigen::Map<Matrix<T>>;
 template <class T>
 using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
-template <class T>
-using RowVectorMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
-template <class T>
-using ConstRowVectorMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 
 template <std::size_t Rank>
 Index element_count(const std::array<Index, Rank>& shape) {

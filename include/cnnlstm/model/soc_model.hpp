@@ -122,13 +122,6 @@ class SocModel {
   const Parameters<T>& parameters() const { return params_; }
   void zero_grad() { params_.zero_grad(); }
 
-  // Calls f(spec, value pointer, gradient pointer) for every tensor in state_dict order.
-  template <class F>
-  void visit_parameters(F&& f) {
-    for (const ParameterSpec& spec : params_.layout().specs())
-      f(spec, params_.value(spec.slot), params_.grad(spec.slot));
-  }
-
   template <std::size_t I>
   auto& branch() { return std::get<I>(main_.branches); }
   template <std::size_t I>

@@ -54,10 +54,6 @@ class Adam {
   }
 
   const AdamOptions& options() const { return options_; }
-  void set_lr(double lr) {
-    options_.lr = lr;
-    validate(options_);
-  }
 
   void step(Parameters<T>& params) {
     if (params.size() != static_cast<Index>(m_.size()))

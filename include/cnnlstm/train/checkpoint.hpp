@@ -110,8 +110,8 @@ TrainerState<typename Model::Scalar> load_checkpoint(const std::string& path, Mo
   const std::string where = path + " (checkpoint)";
   try {
     const auto spec = model_spec_from_json(nlohmann::json::parse(meta.at("model")), where, "model");
-    if (to_json(spec) != to_json(spec_of(model)))
-      throw ConfigError(where + ": the checkpoint's model " + to_json(spec).dump() +
+    if (spec != spec_of(model))
+      throw ShapeError(where + ": the checkpoint's model " + to_json(spec).dump() +
                         " differs from the configured " + to_json(spec_of(model)).dump());
     const std::vector<Index> shape{model.parameters().size()};
     TrainerState<T> s;

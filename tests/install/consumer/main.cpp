@@ -1,5 +1,7 @@
-// A user's program built against the installed package.
+// A user's program built against the installed package: a room's header, and the umbrella that
+// brings every room of the library (so all of them are installed and find each other).
 #include <cnnlstm/layers/linear.hpp>
+#include <cnnlstm/soilmap.hpp>
 
 #include <iostream>
 
