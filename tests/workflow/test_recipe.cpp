@@ -128,6 +128,9 @@ TEST_CASE("the recipe refuses too few folds, members or rows") {
   o.folds = 1;
   CHECK_THROWS_WITH_AS(train_recipe(blank_model(), f.inputs(), f.data.train_index, o), doctest::Contains("at least 2"), ConfigError);
   o = quick_options();
+  o.trainer.epochs = 0;
+  CHECK_THROWS_WITH_AS(train_recipe(blank_model(), f.inputs(), f.data.train_index, o), doctest::Contains("at least 1 epoch"), ConfigError);
+  o = quick_options();
   o.members = 0;
   CHECK_THROWS_AS(train_recipe(blank_model(), f.inputs(), f.data.train_index, o), ConfigError);
   const std::vector<std::int64_t> five{0, 1, 2, 3, 4};
