@@ -8,18 +8,15 @@
 #include <omp.h>
 
 #include <filesystem>
+
+#include "workflow_test_support.hpp"
 #include <string>
 
 using namespace cnnlstm;
+using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 
 namespace {
-
-Tensor<float, 2> column(const Tensor<float, 1>& v) {
-  Tensor<float, 2> out(v.dimension(0), 1);
-  std::copy_n(v.data(), v.size(), out.data());
-  return out;
-}
 
 struct Fixture {
   SimulatedData data = simulate_soil_data({.samples = 300, .seed = 21});
