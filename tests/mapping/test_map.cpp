@@ -326,10 +326,15 @@ TEST_CASE("several models give the mean and the 5%, 50% and 95% quantiles across
 TEST_CASE("an ensemble calibrated by soc train --ensemble widens Q0.05 and Q0.95 to its conformal interval") {
   const TempDir dir;
   const Inputs in = write_inputs(dir);
-  const std::map<std::string, std::string> calibrated{
-      {"ensemble", R"({"conformal": {"alpha": 0.1, "q": 1.5, "delta": 0.25, "n": 40}})"}};
-  const std::vector<std::string> models{write_model(dir, "CNN-LSTM_evi_lsp", 1, calibrated),
-                                        write_model(dir, "CNN-LSTM_evi_lsp", 2, calibrated)};
+  // the two member files of an older soc train --ensemble run: each says its run's size, its
+  // member number and the run's calibration
+  const auto member = [](int k) {
+    return std::map<std::string, std::string>{
+        {"ensemble", R"({"size": 2, "member": )" + std::to_string(k) +
+                         R"(, "conformal": {"alpha": 0.1, "q": 1.5, "delta": 0.25, "n": 40}})"}};
+  };
+  const std::vector<std::string> models{write_model(dir, "CNN-LSTM_evi_lsp", 1, member(1)),
+                                        write_model(dir, "CNN-LSTM_evi_lsp", 2, member(2))};
   soc::make_map(options_for(in, models, dir / "calibrated.tif"));
   const MapFile map(dir / "calibrated.tif");
   const std::vector<std::pair<Index, Index>> pixels{{5, 5}, {12, 20}};
