@@ -20,6 +20,16 @@ expect() {
   pass
 }
 
+# make_npy FILE SHAPE ELEMENTS: a float32 .npy of zeros, e.g. make_npy a.npy "(3, 4)" 12
+make_npy() {
+  local dict="{'descr': '<f4', 'fortran_order': False, 'shape': $2, }"
+  local total=$(( (10 + ${#dict} + 1 + 63) / 64 * 64 ))
+  local pad=$(( total - 10 - ${#dict} - 1 ))
+  local len=$(( total - 10 ))
+  { printf '\x93NUMPY\x01\x00'; printf "\\x$(printf %02x $((len % 256)))\\x$(printf %02x $((len / 256)))";
+    printf '%s%*s\n' "$dict" "$pad" ''; head -c $(( $3 * 4 )) /dev/zero; } >"$1"
+}
+
 present() { if [ -s "$1" ]; then pass; else fail "$1 is missing or empty"; fi; }
 absent() { if [ -e "$1" ]; then fail "$1 exists but should not"; else pass; fi; }
 

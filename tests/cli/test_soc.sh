@@ -6,16 +6,6 @@ set -u
 soc=$1
 source "$(dirname "$0")/checks.sh"
 
-# make_npy FILE SHAPE ELEMENTS: a float32 .npy of zeros, e.g. make_npy a.npy "(3, 4)" 12
-make_npy() {
-  local dict="{'descr': '<f4', 'fortran_order': False, 'shape': $2, }"
-  local total=$(( (10 + ${#dict} + 1 + 63) / 64 * 64 ))
-  local pad=$(( total - 10 - ${#dict} - 1 ))
-  local len=$(( total - 10 ))
-  { printf '\x93NUMPY\x01\x00'; printf "\\x$(printf %02x $((len % 256)))\\x$(printf %02x $((len / 256)))";
-    printf '%s%*s\n' "$dict" "$pad" ''; head -c $(( $3 * 4 )) /dev/zero; } >"$1"
-}
-
 d=$work/data
 "$soc" simulate --n 300 --seed 5 --out "$d" 2>/dev/null || fail "simulate"
 for f in x_cnn.npy x_lstm.npy y.npy coordinates.npy train_index.npy test_index.npy samples.csv covariates.json; do present "$d/$f"; done

@@ -8,18 +8,15 @@
 #include <omp.h>
 
 #include <filesystem>
+
+#include "train_test_support.hpp"
 #include <string>
 
 using namespace cnnlstm;
+using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 
 namespace {
-
-Tensor<float, 2> column(const Tensor<float, 1>& v) {
-  Tensor<float, 2> out(v.dimension(0), 1);
-  std::copy_n(v.data(), v.size(), out.data());
-  return out;
-}
 
 struct Fixture {
   SimulatedData data = simulate_soil_data({.samples = 300, .seed = 21});
@@ -127,6 +124,9 @@ TEST_CASE("the recipe refuses too few folds, members or rows") {
   auto o = quick_options();
   o.folds = 1;
   CHECK_THROWS_WITH_AS(train_recipe(blank_model(), f.inputs(), f.data.train_index, o), doctest::Contains("at least 2"), ConfigError);
+  o = quick_options();
+  o.trainer.epochs = 0;
+  CHECK_THROWS_WITH_AS(train_recipe(blank_model(), f.inputs(), f.data.train_index, o), doctest::Contains("at least 1 epoch"), ConfigError);
   o = quick_options();
   o.members = 0;
   CHECK_THROWS_AS(train_recipe(blank_model(), f.inputs(), f.data.train_index, o), ConfigError);

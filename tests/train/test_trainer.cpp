@@ -9,17 +9,13 @@
 
 #include <filesystem>
 
+#include "train_test_support.hpp"
+
 using namespace cnnlstm;
+using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 
 namespace {
-
-// (N) -> (N, 1)
-Tensor<float, 2> column(const Tensor<float, 1>& v) {
-  Tensor<float, 2> out(v.dimension(0), 1);
-  std::copy_n(v.data(), v.size(), out.data());
-  return out;
-}
 
 struct Fixture {
   SimulatedData data = simulate_soil_data({.samples = 120, .seed = 21});

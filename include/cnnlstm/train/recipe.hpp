@@ -33,6 +33,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -55,6 +56,7 @@ struct RecipeOptions {
 
 inline void validate(const RecipeOptions& o) {
   validate(o.trainer);
+  if (o.trainer.epochs < 1) throw ConfigError("the recipe needs at least 1 epoch to try, got " + std::to_string(o.trainer.epochs));
   if (o.folds < 2) throw ConfigError("the recipe needs at least 2 cross-validation folds, got " + std::to_string(o.folds));
   if (o.members < 1) throw ConfigError("the recipe needs at least 1 member, got " + std::to_string(o.members));
   if (!(o.alpha > 0 && o.alpha < 1)) throw ConfigError("the interval's alpha must be in (0, 1), got " + std::to_string(o.alpha));
@@ -107,11 +109,15 @@ void run_side_by_side(Index count, Task&& task) {
     work();
   } else {
     std::vector<std::thread> helpers;
-    for (int i = 1; i < threads; ++i)
-      helpers.emplace_back([&] {
-        omp_set_num_threads(1);  // this thread's own setting: its network runs on it alone
-        work();
-      });
+    try {
+      for (int i = 1; i < threads; ++i)
+        helpers.emplace_back([&] {
+          omp_set_num_threads(1);  // this thread's own setting: its network runs on it alone
+          work();
+        });
+    } catch (const std::system_error&) {
+      // No more threads to be had: the tasks still all run, on the threads there are.
+    }
     const int saved = omp_get_max_threads();
     omp_set_num_threads(1);
     work();
@@ -122,8 +128,8 @@ void run_side_by_side(Index count, Task&& task) {
     if (e) std::rethrow_exception(e);
 }
 
-// Seeds of the networks: fold f gets seed_of(seed, 0, f), member m seed_of(seed, 1, m); member 0
-// has the run's seed itself, so a one-member recipe initialises like a plain Trainer run.
+// Seeds of the networks: fold f gets network_seed(seed, 0, f), member m network_seed(seed, 1, m);
+// member 0 has the run's seed itself, so a one-member recipe initialises like a plain Trainer run.
 inline std::uint64_t network_seed(std::uint64_t seed, int stage, Index k) {
   if (stage == 1 && k == 0) return seed;
   Rng rng(seed ^ (stage == 0 ? 0xF01D5EEDull : 0x3E3BE45EEDull));
