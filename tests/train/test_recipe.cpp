@@ -1,16 +1,16 @@
 #include <doctest/doctest.h>
 
-#include <cnnlstm/soilmap/ensemble.hpp>
 #include <cnnlstm/model.hpp>
-#include <cnnlstm/train/recipe.hpp>
+#include <cnnlstm/soilmap/ensemble.hpp>
 #include <cnnlstm/soilmap/simulate.hpp>
+#include <cnnlstm/train/recipe.hpp>
 
 #include <omp.h>
 
 #include <filesystem>
+#include <string>
 
 #include "train_test_support.hpp"
-#include <string>
 
 using namespace cnnlstm;
 using cnnlstm::test::column;
