@@ -3,7 +3,7 @@
 # (a clear message, the documented exit code, no output file left behind), and kill-and-resume.
 # Usage: test_soc.sh PATH/TO/soc
 set -u
-soc=$1
+soc=$(realpath "$1")  # absolute: some checks run from another folder
 source "$(dirname "$0")/checks.sh"
 
 d=$work/data
@@ -133,7 +133,7 @@ expect 4 "cannot read|No such file" -- "$soc" train --x-cnn "$work/nothing.npy" 
   --train-index "$d/train_index.npy" --out "$work/bad4"
 
 # --- kill a run mid-way, resume it, and get the uninterrupted run's model to the bit ---
-run_args=("${common[@]}" --cv-folds 0 --epochs 400 --patience 0 --eval-interval 2 --quiet --threads 1)
+run_args=("${common[@]}" --cv-folds 0 --ensemble 1 --epochs 400 --patience 0 --eval-interval 2 --quiet --threads 1)
 "$soc" train "${run_args[@]}" --out "$work/straight" >/dev/null 2>&1 || fail "uninterrupted run"
 "$soc" train "${run_args[@]}" --out "$work/killed" >/dev/null 2>&1 &
 pid=$!
