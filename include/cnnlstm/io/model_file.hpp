@@ -190,6 +190,17 @@ inline ParameterLayout layout_of(const ModelSpec& spec) {
   return layout;
 }
 
+// A metadata entry parsed as JSON; a missing or malformed one is a FormatError naming it.
+inline nlohmann::json metadata_json(const std::map<std::string, std::string>& meta, const std::string& key,
+                                    const std::string& path) {
+  if (!meta.count(key)) throw FormatError(path + ": the metadata has no \"" + key + "\" entry");
+  try {
+    return nlohmann::json::parse(meta.at(key));
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path + ": the metadata entry \"" + key + "\" is not valid JSON: " + e.what());
+  }
+}
+
 // A model file's patch must be the input's, when the input's is known.
 inline void check_patch(const ModelSpec& spec, std::optional<Index> patch, const std::string& path) {
   if (patch && spec.cnn && spec.cnn->patch != *patch)
@@ -287,24 +298,10 @@ LoadedModel<T> load_model(const std::string& path, std::optional<Index> patch = 
         read_parameters(file, model.parameters());
         for (const ParameterSpec& p : model.parameters().layout().specs())
           detail::check_finite_parameter(model.parameters().value(p.slot), p, path);
-        if (meta.count("target_scaling")) {
-          nlohmann::json s;
-          try {
-            s = nlohmann::json::parse(meta.at("target_scaling"));
-          } catch (const nlohmann::json::exception& e) {
-            throw FormatError(path + ": the metadata entry \"target_scaling\" is not valid JSON: " + e.what());
-          }
-          detail::set_scaling(model, s, path + " (metadata)");
-        }
-        if (meta.count("input_scaling")) {
-          nlohmann::json s;
-          try {
-            s = nlohmann::json::parse(meta.at("input_scaling"));
-          } catch (const nlohmann::json::exception& e) {
-            throw FormatError(path + ": the metadata entry \"input_scaling\" is not valid JSON: " + e.what());
-          }
-          detail::set_input_scaling(model, s, path + " (metadata)");
-        }
+        if (meta.count("target_scaling"))
+          detail::set_scaling(model, detail::metadata_json(meta, "target_scaling", path), path + " (metadata)");
+        if (meta.count("input_scaling"))
+          detail::set_input_scaling(model, detail::metadata_json(meta, "input_scaling", path), path + " (metadata)");
       },
       loaded.model);
   return loaded;

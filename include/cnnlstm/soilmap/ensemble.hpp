@@ -78,16 +78,6 @@ void save_ensemble(const std::string& path, const std::vector<Model>& members,
 
 namespace detail {
 
-inline nlohmann::json metadata_json(const std::map<std::string, std::string>& meta, const std::string& key,
-                                    const std::string& path) {
-  if (!meta.count(key)) throw FormatError(path + ": the metadata has no \"" + key + "\" entry");
-  try {
-    return nlohmann::json::parse(meta.at(key));
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path + ": the metadata entry \"" + key + "\" is not valid JSON: " + e.what());
-  }
-}
-
 // The tensors of member m, checked against the layout; no tensor outside members 0..size-1.
 inline void check_ensemble_tensors(const SafetensorsFile& file, const ParameterLayout& layout, std::size_t size) {
   std::map<std::string, bool> expected;
