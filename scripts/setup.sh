@@ -2,6 +2,7 @@
 # Installs what cnnlstm needs on Debian 12 (run as root). Idempotent: packages already present
 # are left alone. Options:
 #   --gdal     GDAL, for soc map and soc simulate --rasters (built only when GDAL is found)
+#   --mpi      OpenMPI, for soc map, train and cv across the ranks of mpirun (built only when MPI is found)
 #   --fuzz     clang and its runtime, for the libFuzzer harnesses (tests/fuzz/)
 #   --pytorch  Debian's PyTorch, for the golden-file generator (tests/golden/) and the
 #              side-by-side benchmark (benchmarks/)
@@ -11,9 +12,10 @@ packages=(cmake make g++ libeigen3-dev libxsimd-dev xtl-dev doctest-dev nlohmann
 for arg in "$@"; do
   case "$arg" in
     --gdal) packages+=(libgdal-dev gdal-bin) ;;
+    --mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --pytorch) packages+=(python3-torch python3-numpy) ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --gdal, --fuzz, --pytorch)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --gdal, --mpi, --fuzz, --pytorch)" >&2; exit 2 ;;
   esac
 done
 

@@ -3,9 +3,12 @@
 // fold's test metrics and their mean and standard deviation. Inside each fold the default recipe
 // runs on that fold's training rows only (its own internal cross-validation; with --cv-folds 0 a
 // validation share of them selects the model), never on its test rows. --spatial-blocks
-// keeps near neighbours on one side of every split (train/folds.hpp).
+// keeps near neighbours on one side of every split (train/folds.hpp). Under mpirun the folds are
+// shared among the ranks (mpi_tasks.hpp), their metrics gathered, and rank 0 writes cv.json.
 
 #include "commands.hpp"
+#include "mpi_job.hpp"
+#include "mpi_tasks.hpp"
 #include "output_guard.hpp"
 #include "workflow.hpp"
 
@@ -13,6 +16,8 @@
 #include <cnnlstm/train/recipe.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 namespace soc {
 namespace {
@@ -85,6 +90,18 @@ nlohmann::json summarise(const std::vector<std::vector<cnnlstm::Metrics>>& per_f
   return {{"mean", mean}, {"sd", per_fold.size() > 1 ? std::sqrt(sum_sq / (n - 1)) : 0.0}};
 }
 
+// A fold's metrics as bytes and back, to travel between ranks.
+std::string bytes_of(const std::vector<cnnlstm::Metrics>& metrics) {
+  static_assert(std::is_trivially_copyable_v<cnnlstm::Metrics>);
+  return std::string(reinterpret_cast<const char*>(metrics.data()), metrics.size() * sizeof(cnnlstm::Metrics));
+}
+
+std::vector<cnnlstm::Metrics> metrics_of(const std::string& bytes) {
+  std::vector<cnnlstm::Metrics> metrics(bytes.size() / sizeof(cnnlstm::Metrics));
+  std::memcpy(metrics.data(), bytes.data(), metrics.size() * sizeof(cnnlstm::Metrics));
+  return metrics;
+}
+
 }  // namespace
 
 int run_cv(const Arguments& args) {
@@ -97,19 +114,39 @@ int run_cv(const Arguments& args) {
   CommandLine cl("cv", "Cross-validation: trains one model per split or fold and reports test metrics, mean +- SD.", flags);
   if (!cl.parse(args)) return 0;
   const cnnlstm::TrainConfig c = effective_config(cl);
-  const std::string dir = output_folder(cl.required("out"));
-  check_outputs({{dir + "/cv.json", "--out"}},
-                {c.x_cnn, c.x_lstm, c.y, c.init, cl.text("config"), cl.text("coordinates")});
+  const std::string dir = job_root() ? output_folder(cl.required("out")) : cl.required("out");
+  if (job_root())  // rank 0 writes cv.json
+    check_outputs({{dir + "/cv.json", "--out"}},
+                  {c.x_cnn, c.x_lstm, c.y, c.init, cl.text("config"), cl.text("coordinates")});
   const LoadedData d = load_training_data(c);
   const auto folds = make_folds(cl, d.data.rows, c.rand_seed);
+  if (job_size() > 1) {
+    std::string seen = cnnlstm::to_json(c).dump();
+    for (const auto& f : folds)
+      seen.append(reinterpret_cast<const char*>(f.train.data()), f.train.size() * sizeof f.train[0])
+          .append(reinterpret_cast<const char*>(f.test.data()), f.test.size() * sizeof f.test[0]);
+    require_same_on_all_ranks(seen, "data files, folds or flags");
+  }
+  const bool quiet = cl.has("quiet") || !job_root();
+  const auto say = [](const cnnlstm::Fold& fold, const std::vector<cnnlstm::Metrics>& m) {
+    std::cerr << fold.name << ": test RMSE " << m[0].rmse << ", R2 " << m[0].r2 << "\n";
+  };
+  const auto fold_results = tasks_on_ranks(run_tasks_in_turn)(static_cast<Index>(folds.size()), [&](Index f) {
+    const cnnlstm::Fold& fold = folds[static_cast<std::size_t>(f)];
+    auto model = cnnlstm::build_model<float>(d.spec);
+    const auto metrics = std::visit([&](auto& m) { return run_fold(m, c, d, fold, quiet); }, model);
+    if (job_size() == 1) say(fold, metrics);  // alone, as each fold ends; else once gathered
+    return bytes_of(metrics);
+  });
+  if (!job_root()) return 0;
   std::vector<std::vector<cnnlstm::Metrics>> results;
   nlohmann::json report{{"variant", d.spec.variant_name()}, {"folds", nlohmann::json::array()}};
-  for (const cnnlstm::Fold& fold : folds) {
-    auto model = cnnlstm::build_model<float>(d.spec);
-    results.push_back(std::visit([&](auto& m) { return run_fold(m, c, d, fold, cl.has("quiet")); }, model));
+  for (std::size_t f = 0; f < folds.size(); ++f) {
+    const cnnlstm::Fold& fold = folds[f];
+    results.push_back(metrics_of(fold_results[f]));
     report["folds"].push_back({{"name", fold.name}, {"train_rows", fold.train.size()}, {"test_rows", fold.test.size()},
                                {"test", metrics_json(results.back())}});
-    std::cerr << fold.name << ": test RMSE " << results.back()[0].rmse << ", R2 " << results.back()[0].r2 << "\n";
+    if (job_size() > 1) say(fold, results.back());
   }
   for (const auto& [name, member] : {std::pair{"rmse", &cnnlstm::Metrics::rmse}, {"mae", &cnnlstm::Metrics::mae},
                                      {"me", &cnnlstm::Metrics::me}, {"r2", &cnnlstm::Metrics::r2},

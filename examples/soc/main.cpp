@@ -12,6 +12,7 @@
 
 #include "command_line.hpp"
 #include "commands.hpp"
+#include "mpi_job.hpp"
 
 namespace {
 
@@ -44,7 +45,21 @@ int dispatch(const std::string& command, const soc::Arguments& args) {
     throw soc::UsageError("unknown command '" + command + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
                           "; run 'soc --help'");
   }
+  if (soc::job_size() > 1 && command != "map" && command != "train" && command != "cv")
+    throw soc::UsageError("soc " + command + " runs in one process; of the commands only map, train and cv share their "
+                          "work among the ranks of mpirun or srun: run it without them");
   return it->second(args);
+}
+
+// The error's message, and its exit code for this process; with several ranks the message names
+// the rank and the whole job ends (soc::abort_job), so that no rank waits for one that failed.
+int fail(int code, const std::string& message) {
+  if (soc::job_size() == 1) {
+    std::cerr << "soc: " << message << "\n";
+    return code;
+  }
+  std::cerr << "soc (rank " << soc::job_rank() << " of " << soc::job_size() << "): " << message << std::endl;
+  soc::abort_job(code);
 }
 
 }  // namespace
@@ -54,27 +69,22 @@ int main(int argc, char** argv) {
     print_usage();
     return argc < 2 ? 2 : 0;
   }
+  soc::JobSession job(argc, argv);  // MPI's init and finalize when mpirun or srun started soc
   const soc::Arguments args(argv + 2, argv + argc);
   cnnlstm::install_temporary_cleanup();  // Ctrl-C, kill or a closed terminal leaves no temporary file
   try {
     return dispatch(argv[1], args);
   } catch (const cnnlstm::ConfigError& e) {
-    std::cerr << "soc: " << e.what() << "\n";
-    return 2;
+    return fail(2, e.what());
   } catch (const cnnlstm::IoError& e) {
-    std::cerr << "soc: " << e.what() << "\n";
-    return 4;
+    return fail(4, e.what());
   } catch (const cnnlstm::NumericalError& e) {
-    std::cerr << "soc: " << e.what() << "\n";
-    return 1;
+    return fail(1, e.what());
   } catch (const cnnlstm::Error& e) {  // ShapeError, FormatError, DataError
-    std::cerr << "soc: " << e.what() << "\n";
-    return 3;
+    return fail(3, e.what());
   } catch (const std::bad_alloc&) {
-    std::cerr << "soc: out of memory\n";
-    return 1;
+    return fail(1, "out of memory");
   } catch (const std::exception& e) {
-    std::cerr << "soc: internal error: " << e.what() << "\n";
-    return 1;
+    return fail(1, std::string("internal error: ") + e.what());
   }
 }

@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "command_line.hpp"
+#include "mpi_job.hpp"
 #include "raster_map.hpp"
 
 #include <omp.h>
@@ -61,9 +62,12 @@ int run_map(const Arguments& args) {
   o.progress = !cl.has("quiet");
   if (auto t = cl.integer("threads", 0, 4096); t && *t > 0) omp_set_num_threads(static_cast<int>(*t));
   const MapSummary s = make_map(o);
-  std::fprintf(stderr, "soc map: %ld of %ld pixels predicted (%ld nodata) in %.2f s: %.0f pixels/s with %d thread%s -> %s\n",
+  if (!job_root()) return 0;  // rank 0 reports for the whole job
+  const std::string ranks = s.ranks == 1 ? "" : " on " + std::to_string(s.ranks) + " ranks";
+  std::fprintf(stderr, "soc map: %ld of %ld pixels predicted (%ld nodata) in %.2f s: %.0f pixels/s with %d thread%s%s -> %s\n",
                long(s.predicted), long(s.pixels), long(s.pixels - s.predicted), s.seconds,
-               s.seconds > 0 ? double(s.pixels) / s.seconds : 0.0, s.threads, s.threads == 1 ? "" : "s", o.out.c_str());
+               s.seconds > 0 ? double(s.pixels) / s.seconds : 0.0, s.threads, s.threads == 1 ? "" : "s", ranks.c_str(),
+               o.out.c_str());
   std::fprintf(stderr, "soc map: reading %.2f s and predicting %.2f s (summed over threads), writing %.2f s\n",
                s.read_seconds, s.predict_seconds, s.write_seconds);
   if (!o.quicklook.empty()) std::fprintf(stderr, "soc map: quick-look -> %s\n", o.quicklook.c_str());

@@ -6,6 +6,8 @@
 #include "raster_map.hpp"
 
 #include "geotiff.hpp"
+#include "mpi_blocks.hpp"
+#include "mpi_job.hpp"
 #include "output_guard.hpp"
 #include "quicklook.hpp"
 #include "training_record.hpp"
@@ -25,6 +27,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 namespace soc {
 namespace {
@@ -342,6 +345,7 @@ void check_options(const MapOptions& o) {
   if (o.output < 0) throw cnnlstm::ConfigError("--output must not be negative");
   if (!o.quicklook.empty() && !o.quicklook.ends_with(".png"))
     throw cnnlstm::ConfigError("--quicklook must name a .png file, got '" + o.quicklook + "'");
+  if (!job_root()) return;  // only rank 0 writes
   std::vector<OutputPath> outputs{{o.out, "--out"}};
   if (!o.quicklook.empty()) outputs.push_back({o.quicklook, "--quicklook"});
   std::vector<std::string> inputs = o.models;
@@ -350,9 +354,36 @@ void check_options(const MapOptions& o) {
   check_outputs(outputs, inputs);
 }
 
+// What every rank of a job must agree on: the grid, the input files (paths and sizes: a path on a
+// node's own disk may hold another file), the flags that shape the map, and the models' weights
+// (a hash of them is compared, mpi_job.hpp).
+std::string job_fingerprint(const MapOptions& o, const MapInputs& in, const std::vector<LoadedModel<float>>& models,
+                            const std::vector<std::string>& bands) {
+  std::ostringstream text;
+  text.precision(17);
+  text << in.grid.size.rows << 'x' << in.grid.size.cols << ' ' << in.grid.projection << ' ' << in.years << ' '
+       << in.series.size() << ' ' << (in.statics ? in.statics->bands() : 0) << ' ' << o.block << ' ' << int(o.edge) << ' '
+       << o.output << ' ' << o.out;
+  for (const double g : in.grid.geotransform) text << ' ' << g;
+  std::vector<std::string> files = o.series;
+  if (in.statics) files.push_back(o.statics);
+  for (const auto& f : files) {
+    std::error_code error;
+    text << ' ' << f << ':' << std::filesystem::file_size(f, error);
+  }
+  for (const auto& b : bands) text << ' ' << b;
+  for (const auto& m : models)
+    std::visit([&](const auto& model) {
+      const auto& values = model.parameters().values();
+      text.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+    }, m.model);
+  return text.str();
+}
+
 }  // namespace
 
-// Blocks in parallel: each thread reads and predicts its block; writes take turns.
+// Blocks in parallel: each thread reads and predicts its block; writes take turns. Under mpirun
+// the blocks are shared among the ranks (mpi_blocks.hpp) and rank 0 writes them all.
 MapSummary make_map(const MapOptions& options) {
   check_options(options);
   const auto start = std::chrono::steady_clock::now();
@@ -367,44 +398,65 @@ MapSummary make_map(const MapOptions& options) {
 
   MapSummary summary;
   summary.bands = map_band_names(models.size(), o.calibration);
+  if (job_size() > 1) require_same_on_all_ranks(job_fingerprint(o, in, models, summary.bands), "inputs, flags or models");
   summary.pixels = size.rows * size.cols;
+  summary.ranks = job_size();
   const auto blocks = cnnlstm::raster_blocks(size, o.block);
   summary.threads = map_threads(blocks.size(), (in.statics ? 1 : 0) + static_cast<Index>(in.series.size()));
   auto workers = make_workers(summary.threads, o, in, models, summary.bands.size());
-  GeoTiffWriter writer(o.out, in.grid, summary.bands, map_nodata, {o.block, true});
-  MapProgress progress(o.progress, summary.pixels);
+  std::optional<GeoTiffWriter> writer;
+  if (job_root()) writer.emplace(o.out, in.grid, summary.bands, map_nodata, GeoTiffLayout{o.block, true});
+  MapProgress progress(o.progress && job_root(), summary.pixels);
   Index done = 0;
-  std::exception_ptr error;
-  std::atomic<bool> failed{false};
+  BlockWork work;
+  work.blocks = blocks.size();
+  work.threads = summary.threads;
+  work.map = [&](std::size_t k, int t) { return map_block(blocks[k], size, needs, in.years, o, workers[static_cast<std::size_t>(t)]); };
+  work.output = [&](int t) { return std::span<const float>(workers[static_cast<std::size_t>(t)].out); };
+  work.write = [&](std::size_t k, std::span<const float> values, Index predicted) {
+    const double t = seconds();
+    writer->write(blocks[k], values.data());
+    summary.write_seconds += seconds() - t;
+    summary.predicted += predicted;
+    done += blocks[k].size();
+    progress.update(done, seconds());
+  };
+  work.seconds = [&] {
+    std::pair<double, double> s{0, 0};
+    for (const Worker& w : workers) s = {s.first + w.read_seconds, s.second + w.predict_seconds};
+    return s;
+  };
+  if (job_size() > 1) {
+    const OtherRanks others = map_blocks_on_ranks(work);
+    summary.read_seconds = others.read_seconds;
+    summary.predict_seconds = others.predict_seconds;
+    summary.threads += others.threads;
+    if (!job_root()) return summary;
+  } else {
+    std::exception_ptr error;
+    std::atomic<bool> failed{false};
 #pragma omp parallel for schedule(dynamic) num_threads(summary.threads)
-  for (std::size_t k = 0; k < blocks.size(); ++k) {
-    if (failed) continue;
-    try {
-      Worker& w = workers[static_cast<std::size_t>(omp_get_thread_num())];
-      const Index predicted = map_block(blocks[k], size, needs, in.years, o, w);
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+      if (failed) continue;
+      try {
+        const int t = omp_get_thread_num();
+        const Index predicted = work.map(k, t);
 #pragma omp critical(soc_map_write)
-      {
-        const double t = seconds();
-        writer.write(blocks[k], w.out.data());
-        summary.write_seconds += seconds() - t;
-        summary.predicted += predicted;
-        done += blocks[k].size();
-        progress.update(done, seconds());
-      }
-    } catch (...) {
+        work.write(k, work.output(t), predicted);
+      } catch (...) {
 #pragma omp critical(soc_map_error)
-      if (!error) error = std::current_exception();
-      failed = true;
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
     }
+    if (error) std::rethrow_exception(error);
   }
-  if (error) std::rethrow_exception(error);
   const double t = seconds();
-  writer.commit();
+  writer->commit();
   summary.write_seconds += seconds() - t;
-  for (const Worker& w : workers) {
-    summary.read_seconds += w.read_seconds;
-    summary.predict_seconds += w.predict_seconds;
-  }
+  const auto [read, predict] = work.seconds();
+  summary.read_seconds += read;
+  summary.predict_seconds += predict;
   if (!o.quicklook.empty()) write_quicklook(o.out, o.quicklook, o.legend, map_nodata);
   summary.seconds = seconds();
   return summary;

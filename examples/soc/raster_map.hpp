@@ -41,11 +41,14 @@ struct MapSummary {
   cnnlstm::Index pixels = 0, predicted = 0;  // raster pixels; pixels with a prediction
   double seconds = 0;                        // in all: checking, reading, predicting, writing
   double read_seconds = 0, predict_seconds = 0, write_seconds = 0;
-  int threads = 1;
+  int threads = 1;                           // map threads, over all ranks
+  int ranks = 1;                             // processes of an MPI job (mpirun -n ranks)
   std::vector<std::string> bands;            // the map's band descriptions
 };
 
 // Checks the inputs against each other and the models, then writes the map (and the quick-look).
+// Under mpirun every rank calls it: the ranks share the blocks, rank 0 writes the map and returns
+// the whole job's figures (the others return theirs without seconds).
 MapSummary make_map(const MapOptions& options);
 
 }  // namespace soc

@@ -10,6 +10,8 @@
 // then calibrated on the validation rows (split conformal).
 
 #include "commands.hpp"
+#include "mpi_job.hpp"
+#include "mpi_tasks.hpp"
 #include "output_guard.hpp"
 #include "workflow.hpp"
 
@@ -317,18 +319,23 @@ void write_result(std::vector<Model>& members, const std::vector<cnnlstm::Confor
 }
 
 // The default: internal cross-validation, members refit on all training rows, cross-conformal
-// interval (cnnlstm::Recipe).
+// interval (cnnlstm::Recipe). Under mpirun the folds and the members are shared among the ranks
+// (mpi_tasks.hpp); rank 0 writes the outputs.
 template <class Model>
 int train_by_recipe(const Model& blank, const cnnlstm::TrainConfig& c, const LoadedData& d, const RunOptions& e) {
   const Split split = split_rows(c, d.data.rows);
   cnnlstm::Recipe<Model> recipe(c.recipe_options(lower_limit_of(e, d.data, split)));
+  recipe.run_tasks = tasks_on_ranks(cnnlstm::run_tasks_here);
+  const std::string on_ranks = job_size() == 1 ? "" : " (rank 0's share of " + std::to_string(job_size()) + " ranks)";
   recipe.on_progress = [&](const cnnlstm::RecipeProgress& p) {
-    if (!e.quiet) std::cerr << "soc train: " << p.stage << " " << p.done << " of " << p.total << " trained\n";
+    if (!e.quiet && job_root())
+      std::cerr << "soc train: " << p.stage << " " << p.done << " of " << p.total << " trained" << on_ranks << "\n";
   };
-  if (!e.quiet)
+  if (!e.quiet && job_root())
     std::cerr << "soc train: choosing the epochs by " << c.cv_folds << "-fold cross-validation over " << split.fit.size()
               << " training rows, then " << c.ensemble << " networks on all of them\n";
   auto result = recipe.fit(blank, {cnnlstm::inputs_for<Model>(d.data), *d.data.y}, split.fit);
+  if (!job_root()) return 0;
   nlohmann::json metrics{{"variant", d.spec.variant_name()},
                          {"members", c.ensemble},
                          {"recipe", {{"cv_folds", c.cv_folds}, {"epochs", result.epochs}}},
@@ -407,12 +414,18 @@ int run_train(const Arguments& args) {
   if (e.bootstrap && c.ensemble == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
   if (!e.lower_limit.automatic && !c.uses_recipe() && c.ensemble == 1)
     throw UsageError("train: --lower-limit applies to ensembles: a single network (--cv-folds 0 --ensemble 1) has no interval");
-  output_folder(c.out);
-  std::vector<OutputPath> outputs;
-  for (const char* name : {"model.safetensors", "metrics.json", "history.csv", "learning_curves.svg", "observed_vs_predicted.svg"})
-    outputs.push_back({c.out + "/" + name, "--out"});
-  check_outputs(outputs, {c.x_cnn, c.x_lstm, c.y, c.train_index, c.test_index, c.init, cl.text("config")});
+  if (job_size() > 1 && !c.uses_recipe())
+    throw UsageError("train: under mpirun the default recipe's folds and members are shared among the ranks; --cv-folds 0 "
+                     "and --init train in one process: run them without mpirun");
+  if (job_root()) {  // rank 0 writes every output
+    output_folder(c.out);
+    std::vector<OutputPath> outputs;
+    for (const char* name : {"model.safetensors", "metrics.json", "history.csv", "learning_curves.svg", "observed_vs_predicted.svg"})
+      outputs.push_back({c.out + "/" + name, "--out"});
+    check_outputs(outputs, {c.x_cnn, c.x_lstm, c.y, c.train_index, c.test_index, c.init, cl.text("config")});
+  }
   const LoadedData d = load_training_data(c);
+  if (job_size() > 1) require_same_on_all_ranks(cnnlstm::to_json(c).dump() + input_fingerprints(c).dump(), "data files or flags");
   if (d.spec.cnn && d.spec.cnn->patch % 2 == 0)
     throw cnnlstm::ShapeError(c.x_cnn + ": its patches are " + std::to_string(d.spec.cnn->patch) + "x" +
                               std::to_string(d.spec.cnn->patch) + "; soc map centres the window on each pixel, which needs an "

@@ -19,6 +19,10 @@
 // Networks train side by side, one network per thread (as many threads as OpenMP may use, each
 // network single-threaded inside): no barrier per step, so a busy core slows one network, not all. Every
 // network depends only on its own seed and rows: the result is bit-identical for any thread count.
+// The folds' and the members' trainings are each one list of independent tasks, run by the recipe's
+// `run_tasks` (a TaskRunner): by default here, side by side; a program may run them elsewhere (soc
+// runs a share of them on each rank of an MPI job, examples/soc/mpi_tasks.hpp). A task's result
+// travels as bytes (the fold's predictions, the member's weights), exactly: the result is the same.
 //
 //   auto result = train_recipe(blank_model, {inputs, targets}, train_rows, RecipeOptions{});
 //   // result.members, result.epochs, result.calibration, result.out_of_fold
@@ -27,6 +31,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -83,8 +88,6 @@ struct RecipeProgress {
   Index done = 0, total = 0;
 };
 
-namespace detail {
-
 // Runs task(0..count-1) on as many threads as OpenMP may use (omp_get_max_threads(), which
 // OMP_NUM_THREADS and --threads set), each thread taking the next task when it is done with one
 // and running it single-threaded inside. Plain threads, not an OpenMP team: a thread out of work
@@ -128,6 +131,64 @@ void run_side_by_side(Index count, Task&& task) {
     if (e) std::rethrow_exception(e);
 }
 
+// Runs `count` independent tasks and returns each one's result, as bytes, in task order, on the
+// caller's side. task(t) may be called on any thread (or, by a program's runner, in another process
+// with the same inputs); the first exception (in task order) propagates.
+using TaskRunner = std::function<std::vector<std::string>(Index count, const std::function<std::string(Index)>& task)>;
+
+// The default TaskRunner: every task here, side by side.
+inline std::vector<std::string> run_tasks_here(Index count, const std::function<std::string(Index)>& task) {
+  std::vector<std::string> results(static_cast<std::size_t>(count));
+  run_side_by_side(count, [&](Index t) { results[static_cast<std::size_t>(t)] = task(t); });
+  return results;
+}
+
+namespace detail {
+
+// Plain values and arrays of them to and from bytes, for the results of a recipe's tasks.
+class ByteWriter {
+ public:
+  template <class V>
+  void put(const V* values, std::size_t count) {
+    put_size(count);
+    bytes_.append(reinterpret_cast<const char*>(values), count * sizeof(V));
+  }
+  void put_size(std::size_t n) { bytes_.append(reinterpret_cast<const char*>(&n), sizeof n); }
+  std::string take() { return std::move(bytes_); }
+
+ private:
+  std::string bytes_;
+};
+
+class ByteReader {
+ public:
+  explicit ByteReader(const std::string& bytes) : bytes_(bytes) {}
+  std::size_t size() { return read_raw<std::size_t>(1).front(); }
+  template <class V>
+  std::vector<V> get() { return read_raw<V>(size()); }
+  template <class V>
+  void get_into(V* out, std::size_t expected) {
+    const std::vector<V> values = get<V>();
+    if (values.size() != expected)
+      throw FormatError("a recipe task's result holds " + std::to_string(values.size()) + " values, expected " +
+                        std::to_string(expected));
+    std::memcpy(out, values.data(), expected * sizeof(V));
+  }
+
+ private:
+  template <class V>
+  std::vector<V> read_raw(std::size_t count) {
+    if (count > (bytes_.size() - at_) / sizeof(V))
+      throw FormatError("a recipe task's result ends early (" + std::to_string(bytes_.size()) + " bytes)");
+    std::vector<V> values(count);
+    std::memcpy(values.data(), bytes_.data() + at_, count * sizeof(V));
+    at_ += count * sizeof(V);
+    return values;
+  }
+  const std::string& bytes_;
+  std::size_t at_ = 0;
+};
+
 // Seeds of the networks: fold f gets network_seed(seed, 0, f), member m network_seed(seed, 1, m);
 // member 0 has the run's seed itself, so a one-member recipe initialises like a plain Trainer run.
 inline std::uint64_t network_seed(std::uint64_t seed, int stage, Index k) {
@@ -147,7 +208,8 @@ class Recipe {
   using Data = typename Trainer<Model>::Data;
 
   explicit Recipe(RecipeOptions options) : options_(std::move(options)) { validate(options_); }
-  std::function<void(const RecipeProgress&)> on_progress;
+  std::function<void(const RecipeProgress&)> on_progress;  // after each network this process trained
+  TaskRunner run_tasks = run_tasks_here;                    // runs the folds, then the members
 
   RecipeResult<Model> fit(const Model& blank, const Data& data, std::span<const std::int64_t> train_rows) {
     if (static_cast<Index>(train_rows.size()) < 2 * options_.folds)
@@ -196,13 +258,12 @@ class Recipe {
                                  std::span<const std::int64_t> train_rows) {
     const auto n = static_cast<Index>(train_rows.size());
     const std::vector<Fold> folds = random_folds(options_.folds, n, options_.trainer.seed);
-    std::vector<FoldRun> runs(folds.size());
     Index done = 0;
-    detail::run_side_by_side(options_.folds, [&](Index f) {
+    const std::vector<std::string> results = run_tasks(options_.folds, [&](Index f) {
       const Fold& fold = folds[static_cast<std::size_t>(f)];
       std::vector<std::int64_t> fit, held_out;
       for (auto p : fold.train) fit.push_back(train_rows[static_cast<std::size_t>(p)]);
-      FoldRun& run = runs[static_cast<std::size_t>(f)];
+      FoldRun run;
       for (auto p : fold.test) {
         run.positions.push_back(static_cast<std::size_t>(p));
         held_out.push_back(train_rows[static_cast<std::size_t>(p)]);
@@ -218,28 +279,58 @@ class Recipe {
       };
       trainer.fit(data, fit, held_out);
       report("fold", done, options_.folds);
+      return bytes_of(run);
     });
+    std::vector<FoldRun> runs;
+    for (const std::string& bytes : results) runs.push_back(fold_run_of(bytes, blank.outputs()));
     return runs;
+  }
+
+  // A fold's run as bytes, and back (its predictions: (fold sites, outputs) per evaluation).
+  static std::string bytes_of(const FoldRun& run) {
+    detail::ByteWriter out;
+    out.put(run.positions.data(), run.positions.size());
+    out.put(run.epochs.data(), run.epochs.size());
+    for (const auto& p : run.predictions) out.put(p.data(), static_cast<std::size_t>(p.size()));
+    return out.take();
+  }
+
+  static FoldRun fold_run_of(const std::string& bytes, Index outputs) {
+    detail::ByteReader in(bytes);
+    FoldRun run;
+    run.positions = in.get<std::size_t>();
+    run.epochs = in.get<Index>();
+    for (std::size_t e = 0; e < run.epochs.size(); ++e) {
+      run.predictions.emplace_back(static_cast<Index>(run.positions.size()), outputs);
+      in.get_into(run.predictions.back().data(), static_cast<std::size_t>(run.predictions.back().size()));
+    }
+    return run;
   }
 
   std::vector<Model> run_members(const Model& blank, const Scalings& scaling, const Data& data,
                                  std::span<const std::int64_t> train_rows, Index epochs) {
-    std::vector<std::optional<Model>> trained(static_cast<std::size_t>(options_.members));
     Index done = 0;
-    detail::run_side_by_side(options_.members, [&](Index m) {
-      const std::uint64_t seed = detail::network_seed(options_.trainer.seed, 1, m);
-      Model model = fresh(blank, scaling, seed);
+    const auto seed_of = [&](Index m) { return detail::network_seed(options_.trainer.seed, 1, m); };
+    const std::vector<std::string> results = run_tasks(options_.members, [&](Index m) {
+      Model model = fresh(blank, scaling, seed_of(m));
       TrainerOptions o = options_.trainer;
-      o.seed = seed;
+      o.seed = seed_of(m);
       o.epochs = epochs;
       o.patience = 0;
       o.eval_interval = std::max<Index>(epochs, 1);  // one evaluation, at the end
       Trainer<Model>(model, o).fit(data, train_rows, {});
-      trained[static_cast<std::size_t>(m)] = std::move(model);
       report("member", done, options_.members);
+      const auto& weights = model.parameters().values();
+      detail::ByteWriter out;
+      out.put(weights.data(), weights.size());
+      return out.take();
     });
     std::vector<Model> members;
-    for (auto& m : trained) members.push_back(std::move(*m));
+    for (Index m = 0; m < options_.members; ++m) {  // each member's weights into a network like the one trained
+      members.push_back(fresh(blank, scaling, seed_of(m)));
+      auto& weights = members.back().parameters().values();
+      detail::ByteReader(results[static_cast<std::size_t>(m)]).get_into(weights.data(), weights.size());
+    }
     return members;
   }
 

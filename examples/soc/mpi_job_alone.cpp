@@ -1,0 +1,31 @@
+// mpi_job.hpp for a soc built without MPI: one rank, always.
+
+#include "mpi_job.hpp"
+
+#include <cnnlstm/core/errors.hpp>
+
+#include <cstdlib>
+
+namespace soc {
+
+JobSession::JobSession(int&, char**&) {}
+JobSession::~JobSession() = default;
+
+int job_rank() { return 0; }
+int job_size() { return 1; }
+
+void abort_job(int exit_code) { std::exit(exit_code); }
+
+std::vector<std::string> gather_all(const std::string& mine) { return {mine}; }
+
+void send_to(int rank, int, const std::string&) {
+  throw cnnlstm::Error("soc: no rank " + std::to_string(rank) + " to send to: this soc was built without MPI");
+}
+std::optional<JobMessage> receive_pending() { return std::nullopt; }
+JobMessage receive_from(int rank, int) {
+  throw cnnlstm::Error("soc: no rank " + std::to_string(rank) + " to receive from: this soc was built without MPI");
+}
+
+void require_same_on_all_ranks(const std::string&, const std::string&) {}
+
+}  // namespace soc
