@@ -10,6 +10,7 @@
 // then calibrated on the validation rows (split conformal).
 
 #include "commands.hpp"
+#include "mpi_gradients.hpp"
 #include "mpi_job.hpp"
 #include "mpi_tasks.hpp"
 #include "output_guard.hpp"
@@ -38,6 +39,9 @@ CommandLine train_command_line() {
                  "predictions and intervals never go below X (default 0 if no training target is negative)"},
                 {"out", "DIR", "output folder"},
                 {"resume", "", "with --cv-folds 0: continue from the checkpoints in DIR"},
+                {"data-parallel", "PARTS",
+                 "with --cv-folds 0: every batch in PARTS parts, shared among the ranks of mpirun (the model depends "
+                 "on PARTS, not on the ranks)"},
                 {"print-config", "", "print the effective configuration as JSON and exit"}});
   return CommandLine("train", "Trains a soil-carbon model on covariate arrays and writes it with its metrics.", flags);
 }
@@ -71,6 +75,7 @@ struct RunOptions {
   bool resume = false;
   bool quiet = false;
   LowerLimitChoice lower_limit;
+  Index data_parallel = 0;  // parts of every batch (0: not data parallel)
 };
 
 // The targets' lower limit for predictions and intervals: as given (checked against every
@@ -187,22 +192,24 @@ Model train_member(Model model, cnnlstm::TrainConfig c, const LoadedData& d, con
   c.rand_seed += static_cast<std::uint64_t>(k);
   start_model(model, c);
   cnnlstm::Trainer<Model> trainer(model, c.trainer_options());
+  if (e.data_parallel > 0) trainer.share_gradients = gradients_on_ranks<typename Model::Scalar>(e.data_parallel);
   if (e.resume && std::filesystem::exists(checkpoint)) {
     require_same_run(checkpoint, c);
     trainer.restore(cnnlstm::load_checkpoint(checkpoint, model));
   }
-  ProgressReport progress(e.quiet);
+  ProgressReport progress(e.quiet || !job_root());
   trainer.on_epoch = [&](const cnnlstm::EpochProgress& p) { progress(p); };
   const std::string inputs = input_fingerprints(c).dump();
   trainer.on_evaluation = [&](const cnnlstm::EvaluationRecord&) {
-    cnnlstm::save_checkpoint(checkpoint, model, trainer.state(), {{"config", cnnlstm::to_json(c).dump()}, {"inputs", inputs}});
+    if (job_root())  // rank 0 writes
+      cnnlstm::save_checkpoint(checkpoint, model, trainer.state(), {{"config", cnnlstm::to_json(c).dump()}, {"inputs", inputs}});
   };
-  if (members > 1 && !e.quiet) std::cerr << "member " << k + 1 << " of " << members << "\n";
+  if (members > 1 && !e.quiet && job_root()) std::cerr << "member " << k + 1 << " of " << members << "\n";
   try {
     if (trainer.fit({cnnlstm::inputs_for<Model>(d.data), *d.data.y}, fit, validation).stopped_early) progress.finish();
   } catch (const cnnlstm::NumericalError&) {
     progress.finish();
-    write_text_file(c.out + "/history.csv", history_csv(trainer.history()));
+    if (job_root()) write_text_file(c.out + "/history.csv", history_csv(trainer.history()));
     throw;  // a run that failed writes no model
   }
   history = trainer.history();
@@ -370,6 +377,7 @@ int train_with_validation(const Model& blank, const cnnlstm::TrainConfig& c, con
   for (Index k = 0; k < c.ensemble; ++k)
     members.push_back(train_member(blank, c, d, member_rows(split.fit, k, e, c.rand_seed), split.validation, k, c.ensemble, e,
                                    histories[static_cast<std::size_t>(k)]));
+  if (!job_root()) return 0;  // data parallel: rank 0 writes
   std::vector<cnnlstm::ConformalCalibration> calibrations;
   if (c.ensemble > 1 && !split.validation.empty()) {
     const auto predicted = member_predictions(members, d.data, split.validation);
@@ -406,7 +414,11 @@ int run_train(const Arguments& args) {
     return 0;
   }
   if (c.out.empty()) throw UsageError("train: an output folder is required: give --out DIR");
-  const RunOptions e{cl.has("bootstrap"), cl.has("resume"), cl.has("quiet"), lower_limit_flag(cl)};
+  const RunOptions e{cl.has("bootstrap"), cl.has("resume"), cl.has("quiet"), lower_limit_flag(cl),
+                     cl.integer("data-parallel", 1, 4096).value_or(0)};
+  if (e.data_parallel > 0 && c.uses_recipe())
+    throw UsageError("train: --data-parallel trains networks selected on a validation split: add --cv-folds 0 (the "
+                     "recipe shares its folds and members among the ranks instead)");
   if (c.uses_recipe() && (e.bootstrap || e.resume))
     throw UsageError(std::string("train: --") + (e.bootstrap ? "bootstrap" : "resume") +
                      " applies to networks selected on a validation split: add --cv-folds 0 (the default recipe "
@@ -414,9 +426,10 @@ int run_train(const Arguments& args) {
   if (e.bootstrap && c.ensemble == 1) throw UsageError("train: --bootstrap needs --ensemble K with K > 1");
   if (!e.lower_limit.automatic && !c.uses_recipe() && c.ensemble == 1)
     throw UsageError("train: --lower-limit applies to ensembles: a single network (--cv-folds 0 --ensemble 1) has no interval");
-  if (job_size() > 1 && !c.uses_recipe())
-    throw UsageError("train: under mpirun the default recipe's folds and members are shared among the ranks; --cv-folds 0 "
-                     "and --init train in one process: run them without mpirun");
+  if (job_size() > 1 && !c.uses_recipe() && e.data_parallel == 0)
+    throw UsageError("train: under mpirun the default recipe's folds and members are shared among the ranks, or with "
+                     "--data-parallel PARTS every batch; --cv-folds 0 and --init without it train in one process: run "
+                     "them without mpirun");
   if (job_root()) {  // rank 0 writes every output
     output_folder(c.out);
     std::vector<OutputPath> outputs;

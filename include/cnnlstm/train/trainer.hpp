@@ -86,6 +86,24 @@ struct EpochProgress {
   const EvaluationRecord* evaluation = nullptr;  // set on epochs that evaluated
 };
 
+// Data-parallel training (optional: Trainer::share_gradients). Every batch is cut into `parts`
+// runs of consecutive rows; this process computes the gradients of the parts `computes` names,
+// `exchange` fills in the other parts' (computed by other processes: soc's MPI ranks,
+// examples/soc/mpi_gradients.hpp), and the batch's gradient is their sum in part order. Part p
+// draws its dropout from its own generator, seeded by the batch and p. So the weights depend on
+// `parts` only, never on which process computed which part: any number of processes (or one that
+// computes every part) trains the same model, bit for bit. It is not the model of a trainer
+// without sharing (other dropout draws, another order of the sums).
+template <class T>
+struct GradientSharing {
+  using Buffer = typename Parameters<T>::Buffer;
+  Index parts = 1;
+  std::function<bool(Index part)> computes;
+  // grads[p], losses[p]: part p's share of the batch's gradient and loss, filled for the parts this
+  // process computed (empty when a part has no rows). On return every part with rows is filled.
+  std::function<void(std::vector<Buffer>& grads, std::vector<double>& losses)> exchange;
+};
+
 // Mean and standard deviation (population) of each target column over the rows: the scaling a
 // model without one learns its targets in.
 template <class T>
@@ -128,6 +146,8 @@ class Trainer {
   // Called after every epoch (progress bars) and after every evaluation (checkpoints).
   std::function<void(const EpochProgress&)> on_epoch;
   std::function<void(const EvaluationRecord&)> on_evaluation;
+  // Set for data-parallel training (GradientSharing); unset, each batch is one gradient here.
+  std::optional<GradientSharing<T>> share_gradients;
 
   TrainerState<T> state() const {
     TrainerState<T> s = state_;
@@ -206,13 +226,55 @@ class Trainer {
     const auto b = static_cast<std::size_t>(options_.batch_size);
     for (std::size_t start = 0; start < order_.size(); start += b, ++batches) {
       const std::span<const std::int64_t> rows(order_.data() + start, std::min(b, order_.size() - start));
-      loss_sum += train_step(data, rows, dropout_rng);
+      loss_sum += share_gradients ? shared_step(data, rows, dropout_rng) : train_step(data, rows, dropout_rng);
     }
     state_.dropout_rng = dropout_rng.state();
     return loss_sum / static_cast<double>(batches);
   }
 
   double train_step(const Data& data, std::span<const std::int64_t> rows, Rng& dropout_rng) {
+    const double loss = gradient_of(data, rows, dropout_rng);
+    adam_.step(model_.parameters());
+    return loss;
+  }
+
+  // One batch as parts (GradientSharing): this process's parts, the others' by exchange, their
+  // sum in part order, one Adam step.
+  double shared_step(const Data& data, std::span<const std::int64_t> rows, Rng& dropout_rng) {
+    const GradientSharing<T>& sharing = *share_gradients;
+    const std::uint64_t batch_seed = dropout_rng.next();
+    const auto n = static_cast<Index>(rows.size()), parts = sharing.parts;
+    part_grads_.assign(static_cast<std::size_t>(parts), {});
+    part_losses_.assign(static_cast<std::size_t>(parts), 0.0);
+    for (Index p = 0; p < parts; ++p) {
+      const Index begin = n * p / parts, end = n * (p + 1) / parts;
+      if (end == begin || !sharing.computes(p)) continue;
+      Rng part_rng(batch_seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(p + 1)));
+      const double share = static_cast<double>(end - begin) / static_cast<double>(n);
+      part_losses_[static_cast<std::size_t>(p)] = share * gradient_of(data, rows.subspan(begin, end - begin), part_rng);
+      auto& g = part_grads_[static_cast<std::size_t>(p)] = model_.parameters().grads();
+      for (T& v : g) v *= static_cast<T>(share);
+    }
+    sharing.exchange(part_grads_, part_losses_);
+    auto& grads = model_.parameters().grads();
+    std::fill(grads.begin(), grads.end(), T(0));
+    double loss = 0;
+    for (Index p = 0; p < parts; ++p) {
+      const auto& g = part_grads_[static_cast<std::size_t>(p)];
+      if (g.empty()) continue;
+      if (g.size() != grads.size())
+        throw ShapeError("data-parallel training: part " + std::to_string(p) + " has " + std::to_string(g.size()) +
+                         " gradients, the model " + std::to_string(grads.size()));
+      for (std::size_t i = 0; i < g.size(); ++i) grads[i] += g[i];
+      loss += part_losses_[static_cast<std::size_t>(p)];
+    }
+    if (!std::isfinite(loss)) diverged(loss);
+    adam_.step(model_.parameters());
+    return loss;
+  }
+
+  // The gradient of the mean loss over `rows` into the model's gradients; returns the loss.
+  double gradient_of(const Data& data, std::span<const std::int64_t> rows, Rng& dropout_rng) {
     batch_.gather(data.inputs, rows);
     gather_rows(data.targets, rows, targets_);
     standardize(targets_);
@@ -221,7 +283,6 @@ class Trainer {
     const double loss = static_cast<double>(loss_.forward(prediction, targets_));
     if (!std::isfinite(loss)) diverged(loss);
     model_.backward_parameters(loss_.backward());
-    adam_.step(model_.parameters());
     return loss;
   }
 
@@ -289,6 +350,8 @@ class Trainer {
   BatchBuffers<Inputs> batch_;
   TensorBuffer<T, 2> targets_;
   MSELoss<T> loss_;
+  std::vector<typename Parameters<T>::Buffer> part_grads_;  // data-parallel: each part's gradient
+  std::vector<double> part_losses_;
 };
 
 }  // namespace cnnlstm
