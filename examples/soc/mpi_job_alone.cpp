@@ -4,11 +4,24 @@
 
 #include <cnnlstm/core/errors.hpp>
 
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 
 namespace soc {
 
-JobSession::JobSession(int&, char**&) {}
+// Started by mpirun or srun as one of several ranks, this soc would do the whole work in every
+// process, each writing the same outputs: it refuses (exit code 2) instead.
+JobSession::JobSession(int&, char**&) {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* ranks = std::getenv(name);
+    if (ranks == nullptr || std::string(ranks) == "1") continue;
+    std::fprintf(stderr, "soc: started as one of %s ranks (%s), but this soc was built without MPI: every rank would do "
+                         "the whole work; install libopenmpi-dev (bash scripts/setup.sh --mpi) and rebuild, or run soc "
+                         "without mpirun\n", ranks, name);
+    std::exit(2);
+  }
+}
 JobSession::~JobSession() = default;
 
 int job_rank() { return 0; }
