@@ -16,8 +16,10 @@ inline const Flag allow_out_of_range_flag{
     "allow-out-of-range", "", "go on when inputs lie mostly outside the training ranges (wrong units?), only warning"};
 
 // Throws a DataError listing the check's problems, or (allowed) prints them as warnings.
-inline void enforce_input_ranges(const cnnlstm::InputRangeCheck& check, bool allowed, const std::string& command) {
-  const auto problems = check.problems();
+inline void enforce_input_ranges(const cnnlstm::InputRangeCheck& check, bool allowed, const std::string& command,
+                                 const std::vector<std::string>& channel_names = {},
+                                 const std::vector<std::string>& feature_names = {}) {
+  const auto problems = check.problems(channel_names, feature_names);
   if (problems.empty()) return;
   std::string text;
   for (const auto& p : problems) text += "\n  " + p;

@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "command_line.hpp"
+#include "domain_checks.hpp"
 #include "raster_map.hpp"
 
 #include <omp.h>
@@ -45,6 +46,8 @@ int run_map(const Arguments& args) {
                   {"threads", "N", "OpenMP threads (0: default)"},
                   {"quicklook", "FILE", "also write a PNG picture of band 1 with a colour bar"},
                   {"legend", "TEXT", "title of the quick-look (default \"SOC (g/kg)\")"},
+                  {"aoa", "", "add the bands DI (dissimilarity index) and AOA (1 inside the models' area of applicability, 0 outside)"},
+                  allow_out_of_range_flag,
                   {"quiet", "", "no progress output"}});
   if (!cl.parse(spread_values(args, "--series"))) return 0;
   MapOptions o;
@@ -59,6 +62,8 @@ int run_map(const Arguments& args) {
   o.quicklook = cl.text("quicklook");
   o.legend = cl.text("legend", o.legend);
   o.progress = !cl.has("quiet");
+  o.aoa = cl.has("aoa");
+  o.allow_out_of_range = cl.has("allow-out-of-range");
   if (auto t = cl.integer("threads", 0, 4096); t && *t > 0) omp_set_num_threads(static_cast<int>(*t));
   const MapSummary s = make_map(o);
   std::fprintf(stderr, "soc map: %ld of %ld pixels predicted (%ld nodata) in %.2f s: %.0f pixels/s with %d thread%s -> %s\n",

@@ -5,6 +5,7 @@
 
 #include "raster_map.hpp"
 
+#include "domain_checks.hpp"
 #include "geotiff.hpp"
 #include "output_guard.hpp"
 #include "quicklook.hpp"
@@ -183,6 +184,8 @@ struct Worker {
   std::vector<double> members;                    // (N, models) predictions
   std::vector<float> bands;                       // one pixel's bands
   std::vector<float> out;                         // (bands, block rows, block cols)
+  const cnnlstm::AreaOfApplicability* aoa = nullptr;  // with --aoa: the DI and AOA bands follow the prediction's
+  std::vector<double> predictors, scratch;            // (N, D) the batch's AOA predictors; (D)
   double read_seconds = 0, predict_seconds = 0;
 };
 
@@ -215,6 +218,24 @@ void predict_member(Worker& w, std::size_t m, Index wanted_features, Index outpu
       w.models[m]);
 }
 
+// The DI and AOA (1 inside, 0 outside) of the batch's predicted pixels -> bands `first` and
+// `first + 1` of w.out (pixels without a prediction stay nodata in both).
+void applicability_bands(Worker& w, Index wanted_features, Index offset, Index band_size, std::size_t first) {
+  const auto& cnn = w.batch.x_cnn;
+  const cnnlstm::TensorRef<float, 3> series = w.batch.x_lstm.dimension(2) > 0 ? series_for(w, wanted_features) : w.batch.x_lstm;
+  const Index n = w.batch.size(), d = w.aoa->dimensions();
+  w.predictors = cnnlstm::applicability_predictors<float>(cnn.data(), cnn.dimension(1), cnn.dimension(2), series.data(),
+                                                          series.dimension(1), series.dimension(2), n);
+  w.scratch.resize(static_cast<std::size_t>(d));
+  for (Index i = 0; i < n; ++i) {
+    const auto at = static_cast<std::size_t>(offset + w.batch.pixels[static_cast<std::size_t>(i)]);
+    const double di = w.aoa->dissimilarity(w.predictors.data() + i * d, w.scratch.data());
+    if (!std::isfinite(di) || w.out[at] == static_cast<float>(map_nodata)) continue;
+    w.out[first * static_cast<std::size_t>(band_size) + at] = static_cast<float>(di);
+    w.out[(first + 1) * static_cast<std::size_t>(band_size) + at] = w.aoa->inside(di) ? 1.0f : 0.0f;
+  }
+}
+
 // Predicts the pixels of `part` (whole rows of `block`) into w.out.
 Index predict_part(const RasterWindows<float>& windows, const PixelRect& block, const PixelRect& part,
                    const ModelNeeds& needs, const MapOptions& o, Worker& w) {
@@ -234,6 +255,7 @@ Index predict_part(const RasterWindows<float>& windows, const PixelRect& block, 
     for (std::size_t b = 0; b < w.bands.size(); ++b) w.out[static_cast<std::size_t>(static_cast<Index>(b) * band_size + at)] = w.bands[b];
     ++predicted;
   }
+  if (w.aoa) applicability_bands(w, needs.series_features, offset, band_size, w.bands.size());
   return predicted;
 }
 
@@ -252,7 +274,7 @@ Index map_block(const PixelRect& block, const RasterSize& size, const ModelNeeds
   const auto read = now();
   const RasterWindows<float> windows(size, o.edge, needs.patch, w.static_block ? &*w.static_block : nullptr,
                                      w.series_block ? &*w.series_block : nullptr, years);
-  w.out.assign(w.bands.size() * static_cast<std::size_t>(block.size()), static_cast<float>(map_nodata));
+  w.out.assign((w.bands.size() + (w.aoa ? 2 : 0)) * static_cast<std::size_t>(block.size()), static_cast<float>(map_nodata));
   const Index rows_per_part = std::max<Index>(1, 1024 / block.cols);
   Index predicted = 0;
   for (Index row = block.row; row < block.end_row(); row += rows_per_part)
@@ -333,6 +355,44 @@ int map_threads(std::size_t blocks, Index rasters_per_thread) {
   return threads;
 }
 
+// The values of a block's bands into the check (declared nodata values skipped; non-finite ones
+// the check skips itself): static band c is channel c, series band f * Y + t is feature f.
+void tally_block(const BandBlock<float>& block, Index years, bool series, cnnlstm::InputRangeCheck& check) {
+  const Index size = block.rect.size();
+  std::vector<float> valid;
+  for (Index b = 0; b < block.bands(); ++b) {
+    const float* v = block.values.data() + b * size;
+    const auto nodata = block.nodata[static_cast<std::size_t>(b)];
+    valid.clear();
+    for (Index i = 0; i < size; ++i)
+      if (!nodata || static_cast<double>(v[i]) != *nodata) valid.push_back(v[i]);
+    const Index n = static_cast<Index>(valid.size());
+    if (series) check.add_feature(b / years, valid.data(), n);
+    else check.add_channel(b, valid.data(), n);
+  }
+}
+
+// Before anything is written: the inputs of up to 16 blocks spread over the raster (all of a
+// small one) against the models' training ranges (cnnlstm/soilmap/input_ranges.hpp).
+void check_input_ranges(const cnnlstm::TrainingDomain& domain, const std::vector<PixelRect>& blocks, const RasterSize& size,
+                        const ModelNeeds& needs, const MapInputs& in, const MapOptions& o, Worker& w) {
+  if (!domain.ranges) return;
+  cnnlstm::InputRangeCheck check(*domain.ranges);
+  if (check.channels() != needs.channels || (in.series.size() > 0 && check.features() != static_cast<Index>(in.series.size())))
+    return;  // other inputs than at training (a subset of the series): the shape checks speak for them
+  constexpr std::size_t samples = 16;
+  const std::size_t count = std::min(samples, blocks.size());
+  for (std::size_t k = 0; k < count; ++k) {
+    read_block(blocks[k * blocks.size() / count], size, needs, in.years, w);
+    if (w.static_block) tally_block(*w.static_block, in.years, false, check);
+    if (w.series_block) tally_block(*w.series_block, in.years, true, check);
+  }
+  std::vector<std::string> channel_names, feature_names;
+  for (Index b = 0; in.statics && b < in.statics->bands(); ++b) channel_names.push_back(in.statics->description(b));
+  for (const RasterReader& r : in.series) feature_names.push_back(std::filesystem::path(r.path()).filename().string());
+  enforce_input_ranges(check, o.allow_out_of_range, "map", channel_names, feature_names);
+}
+
 void check_options(const MapOptions& o) {
   if (o.models.empty()) throw cnnlstm::ConfigError("give at least one --model");
   if (o.out.empty()) throw cnnlstm::ConfigError("give --out MAP.tif");
@@ -365,12 +425,20 @@ MapSummary make_map(const MapOptions& options) {
   const MapInputs in = open_inputs(o, models, needs);
   const RasterSize size = in.grid.size;
 
+  const auto domain = cnnlstm::stored_training_domain(ensemble.metadata, o.models.front());
+  const std::optional<cnnlstm::AreaOfApplicability> aoa =
+      o.aoa ? std::optional(required_aoa(domain, o.models.front(), "map")) : std::nullopt;
+
   MapSummary summary;
   summary.bands = map_band_names(models.size(), o.calibration);
+  const std::size_t prediction_bands = summary.bands.size();
+  if (aoa) summary.bands.insert(summary.bands.end(), {"DI", "AOA"});
   summary.pixels = size.rows * size.cols;
   const auto blocks = cnnlstm::raster_blocks(size, o.block);
   summary.threads = map_threads(blocks.size(), (in.statics ? 1 : 0) + static_cast<Index>(in.series.size()));
-  auto workers = make_workers(summary.threads, o, in, models, summary.bands.size());
+  auto workers = make_workers(summary.threads, o, in, models, prediction_bands);
+  for (Worker& w : workers) w.aoa = aoa ? &*aoa : nullptr;
+  check_input_ranges(domain, blocks, size, needs, in, o, workers.front());
   GeoTiffWriter writer(o.out, in.grid, summary.bands, map_nodata, {o.block, true});
   MapProgress progress(o.progress, summary.pixels);
   Index done = 0;

@@ -33,6 +33,8 @@ struct MapOptions {
   cnnlstm::Index block = 256;       // pixels per side of a block
   cnnlstm::Index output = 0;        // which model output to map
   bool progress = true;             // a progress bar (or log lines) on stderr
+  bool aoa = false;                 // add the bands DI and AOA (the models' area of applicability)
+  bool allow_out_of_range = false;  // inputs outside the training ranges: warn instead of refusing
   Calibration calibration;          // conformal calibration of Q0.05, Q0.95 (map_bands.hpp); if
                                     // unset, the one soc train --ensemble stored in the models
 };
