@@ -227,10 +227,9 @@ void applicability_bands(Worker& w, Index wanted_features, Index offset, Index b
   w.predictors = cnnlstm::applicability_predictors<float>(cnn.data(), cnn.dimension(1), cnn.dimension(2), series.data(),
                                                           series.dimension(1), series.dimension(2), n);
   w.scratch.resize(static_cast<std::size_t>(d));
-  Index nearest = -1;  // the previous pixel's nearest training site: the next one's is often the same
   for (Index i = 0; i < n; ++i) {
     const auto at = static_cast<std::size_t>(offset + w.batch.pixels[static_cast<std::size_t>(i)]);
-    const double di = w.aoa->dissimilarity(w.predictors.data() + i * d, w.scratch.data(), &nearest);
+    const double di = w.aoa->dissimilarity(w.predictors.data() + i * d, w.scratch.data());
     if (!std::isfinite(di) || w.out[at] == static_cast<float>(map_nodata)) continue;
     w.out[first * static_cast<std::size_t>(band_size) + at] = static_cast<float>(di);
     w.out[(first + 1) * static_cast<std::size_t>(band_size) + at] = w.aoa->inside(di) ? 1.0f : 0.0f;

@@ -186,15 +186,12 @@ class AreaOfApplicability {
     std::vector<double> z(static_cast<std::size_t>(dimensions()));
     return dissimilarity(predictors, z.data());
   }
-  // The same with a caller's scratch buffer of D values (no allocation) and a hint: the index of
-  // the previous query's nearest training site, updated to this one's (see NearestNeighbours).
-  double dissimilarity(const double* predictors, double* scratch, Index* hint = nullptr) const {
+  // The same with a caller's scratch buffer of D values (no allocation).
+  double dissimilarity(const double* predictors, double* scratch) const {
     for (Index k = 0; k < dimensions(); ++k)
       if (!std::isfinite(predictors[k])) return std::numeric_limits<double>::quiet_NaN();
     transform(record_, predictors, scratch);
-    const auto hit = tree_.nearest(scratch, NearestNeighbours::no_group, hint ? *hint : -1);
-    if (hint) *hint = hit.index;
-    return hit.distance / record_.mean_distance;
+    return tree_.nearest(scratch).distance / record_.mean_distance;
   }
   bool inside(double di) const { return di <= record_.threshold; }
 

@@ -48,16 +48,9 @@ class NearestNeighbours {
   };
 
   // The nearest point to query (D values), skipping points whose group is `excluded_group`.
-  // `hint`: a point likely near (the previous pixel's nearest): its distance bounds the search
-  // from the start, which prunes most of the tree when queries come in spatial order; the
-  // result does not depend on it.
-  Hit nearest(const double* query, std::int64_t excluded_group = no_group, Index hint = -1) const {
+  Hit nearest(const double* query, std::int64_t excluded_group = no_group) const {
     Hit best;
     double best_sq = std::numeric_limits<double>::infinity();
-    if (hint >= 0 && hint < size() && (groups_.empty() || groups_[static_cast<std::size_t>(hint)] != excluded_group)) {
-      best.index = hint;
-      best_sq = squared_distance(query, point(hint), best_sq);
-    }
     if (!nodes_.empty()) search(0, query, excluded_group, best, best_sq);
     best.distance = std::sqrt(best_sq);
     return best;
