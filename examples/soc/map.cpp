@@ -36,7 +36,7 @@ int run_map(const Arguments& args) {
                  "interval when the members come from soc train --ensemble, else the members' own quantiles).\n"
                  "A pixel is nodata when its window crosses the edge (--edge nodata) or touches nodata in any band.",
                  {{"model", "FILE", "model (.safetensors from soc train, or a PyTorch export)", true},
-                  {"static", "FILE", "static covariate stack, one band per CNN channel in the training order"},
+                  {"static", "FILE...", "static covariates: one stack, or one file per channel, in the training order", true},
                   {"series", "FILE...", "one file per series feature (EVI first), one band per year", true},
                   {"out", "FILE", "the map (.tif), written to a temporary name and renamed when complete"},
                   {"edge", "MODE", "windows crossing the raster's edge: 'nodata' (default) or 'reflect'"},
@@ -46,11 +46,11 @@ int run_map(const Arguments& args) {
                   {"quicklook", "FILE", "also write a PNG picture of band 1 with a colour bar"},
                   {"legend", "TEXT", "title of the quick-look (default \"SOC (g/kg)\")"},
                   {"quiet", "", "no progress output"}});
-  if (!cl.parse(spread_values(args, "--series"))) return 0;
+  if (!cl.parse(spread_values(spread_values(args, "--series"), "--static"))) return 0;
   MapOptions o;
   o.models = cl.all("model");
   if (o.models.empty()) throw UsageError("map: --model is required (see soc map --help)");
-  o.statics = cl.text("static");
+  o.statics = cl.all("static");
   o.series = cl.all("series");
   o.out = cl.required("out");
   o.edge = cnnlstm::edge_mode_from_string(cl.text("edge", "nodata"));
