@@ -143,6 +143,20 @@ std::string projection_of_epsg(int code) {
   return out;
 }
 
+void to_longitude_latitude(int code, std::vector<double>& x, std::vector<double>& y) {
+  start_gdal();
+  OGRSpatialReferenceH from = OSRNewSpatialReference(nullptr), to = OSRNewSpatialReference(nullptr);
+  const bool made = OSRImportFromEPSG(from, code) == OGRERR_NONE && OSRImportFromEPSG(to, 4326) == OGRERR_NONE;
+  OSRSetAxisMappingStrategy(from, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRSetAxisMappingStrategy(to, OAMS_TRADITIONAL_GIS_ORDER);  // lon, lat
+  OGRCoordinateTransformationH transform = made ? OCTNewCoordinateTransformation(from, to) : nullptr;
+  const bool ok = transform && OCTTransform(transform, static_cast<int>(x.size()), x.data(), y.data(), nullptr);
+  if (transform) OCTDestroyCoordinateTransformation(transform);
+  OSRDestroySpatialReference(from);
+  OSRDestroySpatialReference(to);
+  if (!ok) throw cnnlstm::IoError("cannot transform EPSG:" + std::to_string(code) + " to longitude and latitude: " + gdal_message());
+}
+
 // ---- RasterReader -------------------------------------------------------------------------
 
 RasterReader::RasterReader(const std::string& path) : path_(path) {

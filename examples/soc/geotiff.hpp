@@ -31,6 +31,9 @@ std::string grid_difference(const GeoGrid& grid, const GeoGrid& reference);
 // The WKT of an EPSG code ("EPSG:32633" -> 32633).
 std::string projection_of_epsg(int code);
 
+// Points (x, y) in EPSG:`code` transformed in place to longitude, latitude (EPSG:4326, degrees).
+void to_longitude_latitude(int code, std::vector<double>& x, std::vector<double>& y);
+
 // A raster opened for reading. read() gives every pixel in its band's units: GDAL converts the
 // stored values (Byte, Int16, UInt16, Int32, Float32, ...) to numbers, then the band's scale and
 // offset are applied (value = stored * scale + offset, as GDALGetRasterScale/Offset say; 1 and 0

@@ -11,22 +11,6 @@
 #include <iostream>
 
 namespace soc {
-namespace {
-
-// "--series a b c" (a shell glob) -> "--series a --series b --series c", for the flag parser.
-Arguments spread_values(const Arguments& args, const std::string& flag) {
-  Arguments out;
-  bool in_list = false;
-  for (const auto& arg : args) {
-    const bool is_flag = arg.rfind("--", 0) == 0;
-    if (in_list && !is_flag && out.back() != flag) out.push_back(flag);
-    in_list = is_flag ? arg == flag || arg.rfind(flag + "=", 0) == 0 : in_list;
-    out.push_back(arg);
-  }
-  return out;
-}
-
-}  // namespace
 
 int run_map(const Arguments& args) {
   CommandLine cl("map",
@@ -46,7 +30,7 @@ int run_map(const Arguments& args) {
                   {"quicklook", "FILE", "also write a PNG picture of band 1 with a colour bar"},
                   {"legend", "TEXT", "title of the quick-look (default \"SOC (g/kg)\")"},
                   {"quiet", "", "no progress output"}});
-  if (!cl.parse(spread_values(spread_values(args, "--series"), "--static"))) return 0;
+  if (!cl.parse(spread_values(args, {"--series", "--static"}))) return 0;
   MapOptions o;
   o.models = cl.all("model");
   if (o.models.empty()) throw UsageError("map: --model is required (see soc map --help)");

@@ -8,6 +8,7 @@
 #include "geotiff.hpp"
 #include "output_guard.hpp"
 #include "quicklook.hpp"
+#include "covariate_blocks.hpp"
 #include "static_covariates.hpp"
 #include "training_record.hpp"
 
@@ -157,27 +158,6 @@ MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>
   return in;
 }
 
-// The readers give NaN where a pixel has no value (nodata, masked), in the bands' units: the
-// blocks declare no nodata value of their own (a stored nodata value means nothing once scaled).
-BandBlock<float> read_statics(const StaticCovariates& statics, const PixelRect& rect) {
-  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(statics.bands(), rect.rows, rect.cols),
-                         std::vector<std::optional<double>>(static_cast<std::size_t>(statics.bands()))};
-  statics.read(rect, block.values.data());
-  return block;
-}
-
-// (F * Y, rect.rows, rect.cols): feature f's year t at band f * Y + t.
-BandBlock<float> read_series(const std::vector<RasterReader>& files, Index years, const PixelRect& rect) {
-  const auto features = static_cast<Index>(files.size());
-  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(features * years, rect.rows, rect.cols),
-                         std::vector<std::optional<double>>(static_cast<std::size_t>(features * years))};
-  for (Index f = 0; f < features; ++f) {
-    const RasterReader& file = files[static_cast<std::size_t>(f)];
-    file.read(rect, 0, years, block.values.data() + f * years * rect.size());
-  }
-  return block;
-}
-
 // One thread's own input handles (GDAL datasets are not shared between threads), model copies
 // and buffers.
 struct Worker {
@@ -246,8 +226,8 @@ Index predict_part(const RasterWindows<float>& windows, const PixelRect& block, 
 
 // Reads a block's inputs (statics with a halo of P/2) into the worker's blocks.
 void read_block(const PixelRect& block, const RasterSize& size, const ModelNeeds& needs, Index years, Worker& w) {
-  if (w.statics) w.static_block = read_statics(*w.statics, cnnlstm::grown_rect(block, needs.patch / 2, size));
-  if (!w.series.empty()) w.series_block = read_series(w.series, years, block);
+  if (w.statics) w.static_block = read_static_block(*w.statics, cnnlstm::grown_rect(block, needs.patch / 2, size));
+  if (!w.series.empty()) w.series_block = read_series_block(w.series, years, block);
 }
 
 // One block: read, then predict chunks of rows (about 1024 pixels each) into w.out.
