@@ -47,7 +47,12 @@ bool is_geographic_name(const std::string& column) {
 void require_column(const std::vector<std::string>& header, const std::string& name, const std::string& path,
                     const std::string& what) {
   if (std::find(header.begin(), header.end(), name) != header.end()) return;
-  const std::string hint = cnnlstm::closest_match(name, header);
+  std::string hint = cnnlstm::closest_match(name, header);
+  for (const auto& h : header)  // "SOC_gkg" for "soc" before a column a letter or two away
+    if (lower_case(h).find(lower_case(name)) != std::string::npos) {
+      hint = h;
+      break;
+    }
   throw cnnlstm::DataError(path + ": no column named '" + name + "' (" + what + ")" +
                            (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "; the columns are " + joined(header));
 }
