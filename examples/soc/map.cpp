@@ -55,7 +55,7 @@ int run_map(const Arguments& args) {
     std::fprintf(stderr,
                  "soc map: WARNING: every pixel of %s is nodata: no window lay wholly inside the rasters' valid pixels "
                  "(check the inputs' nodata values and NaNs, the raster size against the model's window, and --edge; "
-                 "docs/mapping.md, section 4)\n",
+                 "docs/mapping.md, section 6)\n",
                  o.out.c_str());
   return 0;
 }
