@@ -35,6 +35,23 @@ check '[ "$kept" -gt 250 ]' "only $kept sites kept"
   2>/dev/null || fail "extract from the stack"
 check 'cmp -s "$e/x_cnn.npy" "$work/stack/x_cnn.npy"' "the stack and the single-band files give different x_cnn"
 
+# the same sites as a GeoPackage in lon/lat and a Shapefile in UTM: the layer's own CRS, the same arrays
+if have ogr2ogr; then
+  ogr2ogr -f GPKG "$work/sites.gpkg" "$r/samples.csv" -oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat \
+    -oo AUTODETECT_TYPE=YES -a_srs EPSG:4326 -nln sites 2>/dev/null
+  ogr2ogr -f "ESRI Shapefile" "$work/sites_utm.shp" "$work/sites.gpkg" -t_srs EPSG:32633 2>/dev/null
+  for layer in sites.gpkg sites_utm.shp; do
+    "$soc" extract --samples "$work/$layer" --static "${statics[@]}" --series "${series[@]}" --target soc \
+      --out "$work/from_$layer" 2>/dev/null || fail "extract from $layer"
+    check 'cmp -s "$e/x_cnn.npy" "$work/from_$layer/x_cnn.npy" && cmp -s "$e/y.npy" "$work/from_$layer/y.npy"' \
+      "$layer gives other arrays than the CSV"
+  done
+  check '[ "$(sed -n 2p "$work/from_sites_utm.shp/sites.csv" | cut -d, -f1)" = "$(sed -n 2p "$e/sites.csv" | cut -d, -f1)" ]' \
+    "the Shapefile's ids are not the table's"
+else
+  echo "note: ogr2ogr not installed (Debian: gdal-bin); vector layers checked by test_mapping only"
+fi
+
 arrays=(--x-cnn "$e/x_cnn.npy" --x-lstm "$e/x_lstm.npy" --y "$e/y.npy")
 "$soc" train "${arrays[@]}" --train-index "$e/train_index.npy" --test-index "$e/test_index.npy" --epochs 3 --cv-folds 0 \
   --ensemble 1 --quiet --out "$work/run" >/dev/null 2>&1 && present "$work/run/model.safetensors" || fail "train on the extracted arrays"
