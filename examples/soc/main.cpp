@@ -1,5 +1,5 @@
 // soc: train, evaluate and apply CNN-LSTM soil organic carbon models from the command line.
-//   soc simulate | train | predict | evaluate | cv | importance | export | demo | map   (each with --help)
+//   soc simulate | extract | train | predict | evaluate | cv | importance | export | demo | map   (each with --help)
 // Exit codes: 0 success, 1 training diverged or another runtime failure, 2 bad usage or
 // configuration, 3 bad data or file content, 4 a file could not be read or written.
 
@@ -20,6 +20,7 @@ void print_usage() {
                "Soil organic carbon mapping with the CNN-LSTM of Zhang et al. (2022).\n\n"
                "commands:\n"
                "  simulate   write a simulated soil-mapping data set (covariates, SOC, splits)\n"
+               "  extract    cut the sites of a sample table from covariate rasters into arrays (needs GDAL)\n"
                "  train      train a model and write it with its metrics and learning curves\n"
                "  predict    apply a model to covariate arrays\n"
                "  evaluate   metrics of a model on given data and rows\n"
@@ -35,7 +36,8 @@ int dispatch(const std::string& command, const soc::Arguments& args) {
   static const std::map<std::string, int (*)(const soc::Arguments&)> commands{
       {"simulate", soc::run_simulate}, {"train", soc::run_train},   {"predict", soc::run_predict},
       {"evaluate", soc::run_evaluate}, {"cv", soc::run_cv},       {"demo", soc::run_demo},
-      {"map", soc::run_map},           {"importance", soc::run_importance}, {"export", soc::run_export}};
+      {"map", soc::run_map},           {"extract", soc::run_extract},
+               {"importance", soc::run_importance}, {"export", soc::run_export}};
   const auto it = commands.find(command);
   if (it == commands.end()) {
     std::vector<std::string> names;

@@ -9,6 +9,8 @@
 #include "geotiff.hpp"
 #include "output_guard.hpp"
 #include "quicklook.hpp"
+#include "covariate_blocks.hpp"
+#include "static_covariates.hpp"
 #include "training_record.hpp"
 
 #include <cnnlstm/train/dataset.hpp>
@@ -67,14 +69,14 @@ ModelNeeds needs_of(const cnnlstm::ModelSpec& spec, const std::string& path) {
 
 // The inputs, opened and checked against each other and against the models.
 struct MapInputs {
-  std::optional<RasterReader> statics;
+  std::optional<StaticCovariates> statics;
   std::vector<RasterReader> series;
   GeoGrid grid;
   Index years = 0;
 };
 
 void check_grids(const MapInputs& in) {
-  const RasterReader& reference = in.statics ? *in.statics : in.series.front();
+  const RasterReader& reference = in.statics ? in.statics->files().front() : in.series.front();
   for (const RasterReader& r : in.series)
     if (const std::string diff = grid_difference(r.grid(), reference.grid()); !diff.empty())
       throw cnnlstm::DataError(r.path() + ": " + diff + " as in " + reference.path() +
@@ -105,11 +107,15 @@ void check_series_files(const MapInputs& in) {
         throw cnnlstm::DataError(path + ": given twice in --series (also as " + in.series[j].path() +
                                  "); each series feature has its own file");
     if (!in.statics) continue;
-    if (same_file(path, in.statics->path()))
-      throw cnnlstm::DataError(path + ": the --static stack is given as a series file; a series file has one band per year");
-    if (same_band_names(in.series[i], *in.statics))
-      throw cnnlstm::DataError(path + ": its bands have the names of the --static stack's (" + in.statics->description(0) +
-                               ", ...): it is a static stack, not a series with one band per year");
+    for (const RasterReader& stack : in.statics->files()) {
+      if (same_file(path, stack.path()))
+        throw cnnlstm::DataError(path + ": the --static " +
+                                 (in.statics->files().size() == 1 ? std::string("stack") : "file " + stack.path()) +
+                                 " is given as a series file; a series file has one band per year");
+      if (stack.bands() > 1 && same_band_names(in.series[i], stack))
+        throw cnnlstm::DataError(path + ": its bands have the names of the --static stack's (" + stack.description(0) +
+                                 ", ...): it is a static stack, not a series with one band per year");
+    }
   }
 }
 
@@ -131,14 +137,14 @@ void check_series(const MapInputs& in, const std::vector<LoadedModel<float>>& mo
 MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>& models, const ModelNeeds& needs) {
   MapInputs in;
   if (needs.channels > 0 && o.statics.empty())
-    throw cnnlstm::ConfigError("the models read static covariates: give --static STACK.tif");
+    throw cnnlstm::ConfigError("the models read static covariates: give --static STACK.tif (or one file per channel)");
   if (needs.series_features > 0 && o.series.empty()) throw cnnlstm::ConfigError("the models read yearly series: give --series FILE ...");
   if (needs.channels == 0 && !o.statics.empty()) std::cerr << "soc map: note: no model reads --static; ignored\n";
   if (needs.series_features == 0 && !o.series.empty()) std::cerr << "soc map: note: no model reads --series; ignored\n";
   if (needs.channels > 0) {
     in.statics.emplace(o.statics);
     if (in.statics->bands() != needs.channels)
-      throw cnnlstm::ShapeError(o.statics + ": " + std::to_string(in.statics->bands()) +
+      throw cnnlstm::ShapeError(in.statics->describe() + ": " + std::to_string(in.statics->bands()) +
                                 (in.statics->bands() == 1 ? " band" : " bands") + ", but the models read " +
                                 std::to_string(needs.channels) + " static covariates (one band per CNN channel, in the training order)");
   }
@@ -153,29 +159,10 @@ MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>
   return in;
 }
 
-BandBlock<float> read_statics(const RasterReader& reader, const PixelRect& rect) {
-  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(reader.bands(), rect.rows, rect.cols), {}};
-  for (Index b = 0; b < reader.bands(); ++b) block.nodata.push_back(reader.nodata(b));
-  reader.read(rect, 0, reader.bands(), block.values.data());
-  return block;
-}
-
-// (F * Y, rect.rows, rect.cols): feature f's year t at band f * Y + t.
-BandBlock<float> read_series(const std::vector<RasterReader>& files, Index years, const PixelRect& rect) {
-  const auto features = static_cast<Index>(files.size());
-  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(features * years, rect.rows, rect.cols), {}};
-  for (Index f = 0; f < features; ++f) {
-    const RasterReader& file = files[static_cast<std::size_t>(f)];
-    for (Index t = 0; t < years; ++t) block.nodata.push_back(file.nodata(t));
-    file.read(rect, 0, years, block.values.data() + f * years * rect.size());
-  }
-  return block;
-}
-
 // One thread's own input handles (GDAL datasets are not shared between threads), model copies
 // and buffers.
 struct Worker {
-  std::optional<RasterReader> statics;
+  std::optional<StaticCovariates> statics;
   std::vector<RasterReader> series;
   std::vector<cnnlstm::AnySocModel<float>> models;
   std::optional<BandBlock<float>> static_block, series_block;
@@ -261,8 +248,8 @@ Index predict_part(const RasterWindows<float>& windows, const PixelRect& block, 
 
 // Reads a block's inputs (statics with a halo of P/2) into the worker's blocks.
 void read_block(const PixelRect& block, const RasterSize& size, const ModelNeeds& needs, Index years, Worker& w) {
-  if (w.statics) w.static_block = read_statics(*w.statics, cnnlstm::grown_rect(block, needs.patch / 2, size));
-  if (!w.series.empty()) w.series_block = read_series(w.series, years, block);
+  if (w.statics) w.static_block = read_static_block(*w.statics, cnnlstm::grown_rect(block, needs.patch / 2, size));
+  if (!w.series.empty()) w.series_block = read_series_block(w.series, years, block);
 }
 
 // One block: read, then predict chunks of rows (about 1024 pixels each) into w.out.
@@ -388,7 +375,7 @@ void check_input_ranges(const cnnlstm::TrainingDomain& domain, const std::vector
     if (w.series_block) tally_block(*w.series_block, in.years, true, check);
   }
   std::vector<std::string> channel_names, feature_names;
-  for (Index b = 0; in.statics && b < in.statics->bands(); ++b) channel_names.push_back(in.statics->description(b));
+  for (Index b = 0; in.statics && b < in.statics->bands(); ++b) channel_names.push_back(in.statics->band_name(b));
   for (const RasterReader& r : in.series) feature_names.push_back(std::filesystem::path(r.path()).filename().string());
   enforce_input_ranges(check, o.allow_out_of_range, "map", channel_names, feature_names);
 }
@@ -405,7 +392,7 @@ void check_options(const MapOptions& o) {
   std::vector<OutputPath> outputs{{o.out, "--out"}};
   if (!o.quicklook.empty()) outputs.push_back({o.quicklook, "--quicklook"});
   std::vector<std::string> inputs = o.models;
-  inputs.push_back(o.statics);
+  inputs.insert(inputs.end(), o.statics.begin(), o.statics.end());
   inputs.insert(inputs.end(), o.series.begin(), o.series.end());
   check_outputs(outputs, inputs);
 }
@@ -435,7 +422,7 @@ MapSummary make_map(const MapOptions& options) {
   if (aoa) summary.bands.insert(summary.bands.end(), {"DI", "AOA"});
   summary.pixels = size.rows * size.cols;
   const auto blocks = cnnlstm::raster_blocks(size, o.block);
-  summary.threads = map_threads(blocks.size(), (in.statics ? 1 : 0) + static_cast<Index>(in.series.size()));
+  summary.threads = map_threads(blocks.size(), (in.statics ? static_cast<Index>(in.statics->files().size()) : 0) + static_cast<Index>(in.series.size()));
   auto workers = make_workers(summary.threads, o, in, models, prediction_bands);
   for (Worker& w : workers) w.aoa = aoa ? &*aoa : nullptr;
   check_input_ranges(domain, blocks, size, needs, in, o, workers.front());

@@ -2,7 +2,7 @@
 // soc map's work: one or more models applied to every pixel of covariate rasters, written as a
 // GeoTIFF map (see docs/mapping.md for the rules and the format).
 //
-//   static stack (C bands) --+   block by block, with a halo of P/2    +--> map.tif
+//   static stack or files (C bands) --+   block by block, with a halo of P/2    +--> map.tif
 //   series files (F, Y bands each) --> windows (soilmap/raster_window.hpp) --> models --> bands
 //
 // Memory is bounded by the block size: one block of every input band, one of every output band,
@@ -24,7 +24,8 @@ inline constexpr cnnlstm::Index max_block = 4096;
 
 struct MapOptions {
   std::vector<std::string> models;  // one or more .safetensors files
-  std::string statics;              // the static stack, one band per CNN channel ("" if no model reads it)
+  std::vector<std::string> statics; // the static covariates: one stack, or several files whose bands
+                                    // follow one another, one band per CNN channel (none if no model reads them)
   std::vector<std::string> series;  // one file per series feature, one band per year
   std::string out;                  // the map, a GeoTIFF
   std::string quicklook;            // a PNG to look at ("" for none)
