@@ -4,7 +4,7 @@
 //   soc extract              the sites' covariates cut from the rasters (DIR/sites)
 //   soc train                the paper's CNN-LSTM with the default recipe: an ensemble with a
 //                            calibrated 90% interval, test metrics (DIR/model)
-//   soc map                  the map with its interval bands and a quick-look PNG (DIR/map)
+//   soc map                  the map with its interval and AOA bands and a quick-look PNG (DIR/map)
 // Without GDAL: simulate, then train on the simulated arrays (no rasters, no map), saying why.
 // Like soc simulate it replaces only files it wrote itself (OwnedFolder), unless --force.
 
@@ -61,18 +61,21 @@ std::vector<std::string> simulated_files(const std::string& rasters, const std::
   return files;
 }
 
-// The map step: the trained ensemble over the simulated rasters, with its interval bands.
+// The map step: the trained ensemble over the simulated rasters, with its interval bands and its
+// area of applicability.
 int map_step(const DemoOptions& d, const std::string& model, const std::vector<std::string>& statics,
              const std::vector<std::string>& series) {
   const OwnedFolder out(output_folder(d.dir) + "/map", "demo", {"soc_map.tif", "soc_map.png"}, d.force);
-  Arguments map{"--model", model, "--out", out.path("soc_map.tif"), "--quicklook", out.path("soc_map.png"), "--quiet", "--static"};
+  Arguments map{"--model", model, "--out", out.path("soc_map.tif"), "--quicklook", out.path("soc_map.png"), "--aoa", "--quiet",
+                "--static"};
   map.insert(map.end(), statics.begin(), statics.end());
   map.push_back("--series");
   map.insert(map.end(), series.begin(), series.end());
   if (int code = run_map(with_common(map, d, true)); code != 0) return code;
   out.wrote("soc_map.tif");
   out.wrote("soc_map.png");
-  std::cerr << "soc demo: map (bands mean, Q0.05, Q0.5, Q0.95: the 90% interval) -> " << out.path("soc_map.tif")
+  std::cerr << "soc demo: map (bands mean, Q0.05, Q0.5, Q0.95: the 90% interval; DI and AOA: the area of applicability) -> "
+            << out.path("soc_map.tif")
             << ", quick-look -> " << out.path("soc_map.png") << "\n";
   return 0;
 }
@@ -101,7 +104,7 @@ int run_demo(const Arguments& args) {
   CommandLine cl("demo",
                  "The whole job on a simulated region. With GDAL: a lon/lat sample table and covariate rasters\n"
                  "(DIR/rasters) -> soc extract (DIR/sites) -> soc train, an ensemble with a 90% interval (DIR/model)\n"
-                 "-> soc map with the interval bands and a quick-look PNG (DIR/map). Without GDAL: the simulated\n"
+                 "-> soc map with the interval and AOA bands and a quick-look PNG (DIR/map). Without GDAL: the simulated\n"
                  "arrays (DIR/data) -> soc train.",
                  {{"out", "DIR", "output folder (default: soc-demo)"},
                   {"n", "N", "number of simulated sites (default 2000)"},
