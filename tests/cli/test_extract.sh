@@ -120,14 +120,14 @@ mkdir -p "$work/mine" && printf 'mine' >"$work/mine/y.npy"
 expect 2 "was not written by soc extract" -- "$soc" extract --samples "$r/samples.csv" "${run[@]}" --out "$work/mine"
 check '[ "$(cat "$work/mine/y.npy")" = mine ]' "the user's y.npy was replaced"
 
-# soc demo runs the real path: lon/lat table + rasters -> extract -> train -> map with the interval
+# soc demo runs the real path: lon/lat table + rasters -> extract -> train -> map with the interval and AOA
 "$soc" demo --n 200 --out "$work/demo" >/dev/null 2>"$work/demo.log" || fail "demo: $(tail -3 "$work/demo.log")"
 grep -q "^soc extract: [0-9]* of 200 sites kept" "$work/demo.log" && pass || fail "demo does not extract"
 for f in sites/x_cnn.npy sites/sites.csv model/model.safetensors model/metrics.json map/soc_map.tif map/soc_map.png; do
   present "$work/demo/$f"
 done
 if have gdalinfo; then
-  for band in mean Q0.05 Q0.5 Q0.95; do
+  for band in mean Q0.05 Q0.5 Q0.95 DI AOA; do
     grep -q "Description = $band\$" <<<"$(gdalinfo "$work/demo/map/soc_map.tif")" && pass || fail "demo map lacks band $band"
   done
 fi
