@@ -4,7 +4,7 @@
 
 #include <doctest/doctest.h>
 
-#include <cnnlstm/soilmap/input_ranges.hpp>
+#include <cnnlstm/soilmap/training_domain.hpp>
 
 #include <vector>
 
@@ -108,10 +108,14 @@ TEST_CASE("the range check refuses wrong units and undeclared nodata, not mild e
   }
 }
 
-TEST_CASE("stored input ranges are read strictly") {
+TEST_CASE("a stored training domain is read strictly; files without one have none") {
   const std::map<std::string, std::string> bad{{"input_ranges", R"({"channel_min": [0], "channel_max": [-1]})"}};
-  CHECK_THROWS_WITH_AS(stored_input_ranges(bad, "m.safetensors"), doctest::Contains("channel 0 has no valid range"), FormatError);
+  CHECK_THROWS_WITH_AS(stored_training_domain(bad, "m.safetensors"), doctest::Contains("channel 0 has no valid range"), FormatError);
   const std::map<std::string, std::string> unknown{{"input_ranges", R"({"channel_mins": [0]})"}};
-  CHECK_THROWS_WITH_AS(stored_input_ranges(unknown, "m.safetensors"), doctest::Contains("is not known"), FormatError);
-  CHECK_FALSE(stored_input_ranges({}, "m.safetensors").has_value());
+  CHECK_THROWS_WITH_AS(stored_training_domain(unknown, "m.safetensors"), doctest::Contains("is not known"), FormatError);
+  const std::map<std::string, std::string> not_json{{"area_of_applicability", "{"}};
+  CHECK_THROWS_WITH_AS(stored_training_domain(not_json, "m.safetensors"), doctest::Contains("m.safetensors (metadata)"), FormatError);
+  const auto none = stored_training_domain({}, "m.safetensors");
+  CHECK_FALSE(none.ranges.has_value());
+  CHECK_FALSE(none.aoa.has_value());
 }

@@ -25,8 +25,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -282,20 +280,6 @@ inline AreaOfApplicability area_of_applicability_from_json(const nlohmann::json&
   } catch (const FormatError& e) {
     throw FormatError(where + ": " + e.what());
   }
-}
-
-// The area of applicability a model file's metadata carries (soc train stores one), if any.
-inline std::optional<AreaOfApplicability> stored_area_of_applicability(const std::map<std::string, std::string>& metadata,
-                                                                       const std::string& path) {
-  const auto it = metadata.find("area_of_applicability");
-  if (it == metadata.end()) return std::nullopt;
-  nlohmann::json j;
-  try {
-    j = parse_json_strict(it->second, path + " (metadata)");
-  } catch (const ConfigError& e) {
-    throw FormatError(e.what());
-  }
-  return area_of_applicability_from_json(j, path + " (metadata)");
 }
 
 }  // namespace cnnlstm

@@ -18,8 +18,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
-#include <map>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -235,20 +233,6 @@ inline InputRanges input_ranges_from_json(const nlohmann::json& j, const std::st
     return out;
   };
   return {ranges(channel_min, channel_max, "channel"), ranges(feature_min, feature_max, "feature")};
-}
-
-// The input ranges a model file's metadata carries (soc train stores them), if any.
-inline std::optional<InputRanges> stored_input_ranges(const std::map<std::string, std::string>& metadata,
-                                                      const std::string& path) {
-  const auto it = metadata.find("input_ranges");
-  if (it == metadata.end()) return std::nullopt;
-  nlohmann::json j;
-  try {
-    j = parse_json_strict(it->second, path + " (metadata)");
-  } catch (const ConfigError& e) {
-    throw FormatError(e.what());
-  }
-  return input_ranges_from_json(j, path + " (metadata)");
 }
 
 }  // namespace cnnlstm

@@ -82,8 +82,30 @@ inline std::map<std::string, std::string> training_domain_metadata(const Trainin
   return out;
 }
 
+namespace detail {
+
+// The metadata entry `key` read strictly by `parse(json, where)`, or nothing if absent; a
+// malformed entry is a FormatError naming the file.
+template <class Parse>
+auto stored_entry(const std::map<std::string, std::string>& metadata, const std::string& key, const std::string& path,
+                  Parse parse) -> std::optional<decltype(parse(nlohmann::json{}, path))> {
+  const auto it = metadata.find(key);
+  if (it == metadata.end()) return std::nullopt;
+  nlohmann::json j;
+  try {
+    j = parse_json_strict(it->second, path + " (metadata)");
+  } catch (const ConfigError& e) {
+    throw FormatError(e.what());
+  }
+  return parse(j, path + " (metadata)");
+}
+
+}  // namespace detail
+
+// What a model file's metadata records of its training sites (each part absent in files without it).
 inline TrainingDomain stored_training_domain(const std::map<std::string, std::string>& metadata, const std::string& path) {
-  return {stored_input_ranges(metadata, path), stored_area_of_applicability(metadata, path)};
+  return {detail::stored_entry(metadata, "input_ranges", path, input_ranges_from_json),
+          detail::stored_entry(metadata, "area_of_applicability", path, area_of_applicability_from_json)};
 }
 
 }  // namespace cnnlstm
