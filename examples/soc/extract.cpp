@@ -3,8 +3,8 @@
 //   DIR/x_cnn.npy (N, C, P, P), x_lstm.npy (N, T, F), y.npy (N) or (N, K), coords.npy (N, 2),
 //   train_index.npy, test_index.npy (a seeded random split of the kept rows), sites.csv (every
 //   input site: kept, or why not) and bands.json (the channels' and features' names).
-// Everything is read and checked before anything is written; each file is written to a temporary
-// name and renamed. Like soc simulate, it replaces only files it wrote itself (OwnedFolder).
+// Everything is read and checked before anything is written; then every file is written in full
+// under a temporary name, and only then are they renamed into place. Like soc simulate, it replaces only files it wrote itself (OwnedFolder).
 
 #include "commands.hpp"
 #include "command_line.hpp"
@@ -12,11 +12,14 @@
 #include "site_extraction.hpp"
 
 #include <cnnlstm/core/random.hpp>
+#include <cnnlstm/io/atomic_file.hpp>
 #include <cnnlstm/io/npy.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <iostream>
 #include <numeric>
 #include <sstream>
@@ -78,28 +81,63 @@ std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> split_rows(Index
   return {train_rows, test_rows};
 }
 
+// Files of the output folder written in full under temporary names before any is renamed into
+// place: a failure while writing (a full disk) leaves the folder as it was.
+class StagedFiles {
+ public:
+  explicit StagedFiles(const OwnedFolder& dir) : dir_(dir) {}
+
+  template <class T>
+  void npy(const std::string& name, const std::vector<T>& values, const std::vector<Index>& shape) {
+    const Index count = std::accumulate(shape.begin(), shape.end(), Index{1}, std::multiplies<>());
+    if (count != static_cast<Index>(values.size()))
+      throw cnnlstm::ShapeError(name + ": " + std::to_string(values.size()) + " values for the shape " + cnnlstm::shape_string(shape));
+    const std::string preamble = cnnlstm::format_npy_header(cnnlstm::dtype_of<T>(), shape);
+    auto& file = stage(name);
+    file.write(preamble.data(), preamble.size());
+    file.write(values.data(), values.size() * sizeof(T));
+  }
+
+  void text(const std::string& name, const std::string& content) { stage(name).write(content.data(), content.size()); }
+
+  // Renames every staged file into place, recording each as the command's, then removes the
+  // files of an earlier run that this one does not write.
+  void commit(const std::vector<std::string>& obsolete) {
+    for (auto& [name, file] : files_) {
+      file->commit();
+      dir_.wrote(name);
+    }
+    for (const auto& name : obsolete) std::filesystem::remove(dir_.path(name));
+  }
+
+ private:
+  cnnlstm::AtomicFile& stage(const std::string& name) {
+    files_.emplace_back(name, std::make_unique<cnnlstm::AtomicFile>(dir_.path(name)));
+    return *files_.back().second;
+  }
+
+  const OwnedFolder& dir_;
+  std::vector<std::pair<std::string, std::unique_ptr<cnnlstm::AtomicFile>>> files_;
+};
+
 void write_extraction(const Extraction& e, const ExtractOptions& o, const OwnedFolder& dir, double test_fraction,
                       std::uint64_t seed) {
-  const auto save = [&](const std::string& name, const auto* values, std::vector<Index> shape) {
-    cnnlstm::save_npy(dir.path(name), values, shape);
-    dir.wrote(name);
-  };
-  const auto remove = [&](const std::string& name) { std::filesystem::remove(dir.path(name)); };
+  StagedFiles files(dir);
+  std::vector<std::string> obsolete;
   const Index n = e.kept;
-  if (e.channels > 0) save("x_cnn.npy", e.x_cnn.data(), {n, e.channels, e.patch, e.patch});
-  else remove("x_cnn.npy");
-  if (e.features > 0) save("x_lstm.npy", e.x_lstm.data(), {n, e.years, e.features});
-  else remove("x_lstm.npy");
-  save("y.npy", e.y.data(), e.targets == 1 ? std::vector<Index>{n} : std::vector<Index>{n, e.targets});
-  save("coords.npy", e.coords.data(), {n, 2});
+  if (e.channels > 0) files.npy("x_cnn.npy", e.x_cnn, {n, e.channels, e.patch, e.patch});
+  else obsolete.push_back("x_cnn.npy");
+  if (e.features > 0) files.npy("x_lstm.npy", e.x_lstm, {n, e.years, e.features});
+  else obsolete.push_back("x_lstm.npy");
+  files.npy("y.npy", e.y, e.targets == 1 ? std::vector<Index>{n} : std::vector<Index>{n, e.targets});
+  files.npy("coords.npy", e.coords, {n, 2});
   const auto [train, test] = split_rows(n, test_fraction, seed);
-  save("train_index.npy", train.data(), {static_cast<Index>(train.size())});
-  if (!test.empty()) save("test_index.npy", test.data(), {static_cast<Index>(test.size())});
-  else remove("test_index.npy");
-  write_text_file(dir.path("sites.csv"), sites_csv(e));
-  dir.wrote("sites.csv");
-  write_text_file(dir.path("bands.json"), bands_json(e, o).dump(2) + "\n");
-  dir.wrote("bands.json");
+  files.npy("train_index.npy", train, {static_cast<Index>(train.size())});
+  if (!test.empty()) files.npy("test_index.npy", test, {static_cast<Index>(test.size())});
+  else obsolete.push_back("test_index.npy");
+  files.text("sites.csv", sites_csv(e));
+  files.text("bands.json", bands_json(e, o).dump(2) + "\n");
+  files.commit(obsolete);
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ void print_usage() {
                "  cv         cross-validation over fixed splits, k random folds or spatial blocks\n"
                "  importance permutation importance of each channel, series feature and year\n"
                "  export     write one member of an ensemble as a single model (PyTorch state_dict names)\n"
-               "  demo       simulate a data set and train the paper's model on it, in one go\n"
+               "  demo       the whole job on a simulated region: extract, train, map with the interval (needs GDAL;\n"
+               "             without it: train on simulated arrays)\n"
                "  map        predict every pixel of covariate rasters into a GeoTIFF map (needs GDAL)\n\n"
                "Run 'soc COMMAND --help' for a command's flags.\n";
 }

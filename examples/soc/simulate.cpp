@@ -1,6 +1,8 @@
 // soc simulate: writes a simulated soil-mapping data set like the paper's (see soilmap/simulate.hpp for
 // the fields and the SOC formula): x_cnn.npy, x_lstm.npy, y.npy, coordinates.npy,
-// train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names).
+// train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names);
+// with --rasters DIR also the region as GeoTIFFs and its sample table in lon/lat
+// (simulated_rasters.cpp), the inputs of soc extract.
 // It replaces only files it wrote itself (OwnedFolder, output_guard.hpp), unless --force.
 
 #include "commands.hpp"
@@ -23,8 +25,7 @@ int run_simulate(const Arguments& args) {
                   {"noise", "SD", "SD of the SOC noise in g/kg (default 2.8)"},
                   {"test-fraction", "X", "share of sites in the test split (default 0.2)"},
                   {"out", "DIR", "output folder"},
-                  {"rasters", "DIR", "also write the region as GeoTIFFs (static stack and one file per channel, series, SOC truth)\n"
-                                    "                                and its sample table in lon/lat, DIR/samples.csv (needs GDAL)"},
+                  {"rasters", "DIR", "also write the region as GeoTIFFs and its sample table in lon/lat, DIR/samples.csv (needs GDAL)"},
                   {"force", "", "replace files in the folders that soc simulate did not write (by default refused)"}});
   if (!cl.parse(args)) return 0;
   cnnlstm::SimulationOptions o;

@@ -2,6 +2,8 @@
 
 #include "static_covariates.hpp"
 
+#include "output_guard.hpp"
+
 #include <cnnlstm/core/errors.hpp>
 
 #include <filesystem>
@@ -11,6 +13,10 @@ namespace soc {
 StaticCovariates::StaticCovariates(const std::vector<std::string>& paths) : paths_(paths) {
   if (paths.empty()) throw cnnlstm::ConfigError("no static covariate raster given");
   for (const std::string& path : paths) {
+    for (const RasterReader& earlier : files_)
+      if (same_file(path, earlier.path()))
+        throw cnnlstm::DataError(path + ": given twice as a static covariate (also as " + earlier.path() +
+                                 "); each channel has its own band");
     files_.emplace_back(path);
     const RasterReader& file = files_.back();
     if (const std::string diff = grid_difference(file.grid(), files_.front().grid()); !diff.empty())

@@ -3,7 +3,7 @@
 // or several rasters whose bands follow one another in the order given (dem.tif slope.tif
 // twi.tif ...: channel k is the k-th band counted across the files). Every file must cover the
 // same pixels as the first (size, geotransform, projection); one that does not is an error
-// naming both files and how they differ.
+// naming both files and how they differ, as is a file given twice.
 
 #include "geotiff.hpp"
 

@@ -229,6 +229,10 @@ TEST_CASE("static covariates as one file per channel map exactly like the stack 
   const std::string moved_message = (dir / "shifted.tif") + ": geotransform (500100", reference = "as in " + (dir / "c0.tif");
   CHECK_THROWS_WITH_AS(soc::StaticCovariates{files}, doctest::Contains(moved_message.c_str()), cnnlstm::DataError);
   CHECK_THROWS_WITH_AS(soc::StaticCovariates{files}, doctest::Contains(reference.c_str()), cnnlstm::DataError);
+  // a file given twice
+  std::vector<std::string> twice = files;
+  twice[4] = twice[2];
+  CHECK_THROWS_WITH_AS(soc::StaticCovariates{twice}, doctest::Contains("given twice as a static covariate"), cnnlstm::DataError);
   // nine files of one band for a model of ten channels
   files.erase(files.begin() + 4);
   soc::MapOptions o;
