@@ -12,11 +12,14 @@
 //   {"impl": "cnnlstm", "case": "train_step_b32", "threads": 2, "us_per_iter": ..., "samples_per_s": ...}
 
 #include <cnnlstm/model.hpp>
+#include <cnnlstm/soilmap/applicability.hpp>
 #include <cnnlstm/train/trainer.hpp>
 
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -144,6 +147,40 @@ double seed_recipe_us() {
   });
 }
 
+// The dissimilarity index of the 4096 pixels of a 64 x 64 map against an area of applicability
+// of `sites` training sites (soilmap/applicability.hpp): 22 predictors, each a smooth field over
+// the map (two waves of random direction) plus 2% noise; the sites are random pixels. aoa_s<N>:
+// the pixels in row order, as soc map asks; aoa_random_s<N>: in a random order.
+double aoa_us(Index sites, bool in_map_order) {
+  constexpr Index side = 64, dims = channels + features;
+  Rng rng(5);
+  std::vector<std::array<double, 4>> waves(static_cast<std::size_t>(dims));
+  for (auto& w : waves) w = {rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2), rng.uniform(0, 6.3), rng.uniform(0.5, 2)};
+  const auto value = [&](Index k, Index r, Index c) {
+    const auto& w = waves[static_cast<std::size_t>(k)];
+    return w[3] * std::sin(w[0] * double(r) + w[1] * double(c) + w[2]) + std::cos(w[1] * double(r) - w[0] * double(c)) +
+           0.02 * rng.normal();
+  };
+  std::vector<double> pixels(static_cast<std::size_t>(side * side * dims)), training;
+  for (Index p = 0; p < side * side; ++p)
+    for (Index k = 0; k < dims; ++k) pixels[static_cast<std::size_t>(p * dims + k)] = value(k, p / side, p % side);
+  std::vector<std::int64_t> folds;
+  for (Index i = 0; i < sites; ++i) {
+    const auto p = static_cast<Index>(rng.below(side * side));
+    for (Index k = 0; k < dims; ++k) training.push_back(value(k, p / side, p % side));
+    folds.push_back(i % 5);
+  }
+  const auto aoa = AreaOfApplicability::fit(training, channels, features, std::vector<double>(std::size_t(dims), 1.0), folds);
+  std::vector<Index> order(static_cast<std::size_t>(side * side));
+  for (Index p = 0; p < side * side; ++p) order[static_cast<std::size_t>(p)] = p;
+  if (!in_map_order) rng.shuffle(order.begin(), order.end());
+  volatile double sink = 0;
+  return median_us([&] {
+    std::vector<double> scratch(static_cast<std::size_t>(dims));
+    for (const Index p : order) sink = sink + aoa.dissimilarity(pixels.data() + p * dims, scratch.data());
+  });
+}
+
 struct Result {
   std::string name;
   double us = 0, samples_per_s = 0;
@@ -162,8 +199,14 @@ Result run_case(const std::string& name) {
     const double us = infer_us(n);
     return {name, us, static_cast<double>(n) / (us * 1e-6)};
   }
+  for (const std::string prefix : {"aoa_s", "aoa_random_s"})
+    if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(), ::isdigit)) {
+      const double us = aoa_us(std::stol(name.substr(prefix.size())), prefix == "aoa_s");
+      return {name, us, 4096.0 / (us * 1e-6)};
+    }
   throw ConfigError("unknown case \"" + name +
-                    "\"; known: train_step_b<N>, infer_b<N>, seed_recipe");
+                    "\"; known: train_step_b<N>, infer_b<N>, seed_recipe, aoa_s<N>, aoa_random_s<N> (DI of 4096 pixels, N training sites)");
 }
 
 std::vector<std::string> split(const std::string& list) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what cnnlstm needs on Debian 12 (run as root). Idempotent: packages already present
-# are left alone. Options:
-#   --gdal     GDAL, for soc map and soc simulate --rasters (built only when GDAL is found)
+# are left alone. GDAL (soc extract, soc map, soc simulate --rasters, and the real path of soc
+# demo) is installed by default, as the field's standard raster library. Options:
+#   --no-gdal  skip GDAL (soc is then built without extract, map and simulate --rasters)
+#   --gdal     accepted for compatibility; GDAL is installed anyway
 #   --mpi      OpenMPI, for soc map, train and cv across the ranks of mpirun (built only when MPI is found)
 #   --fuzz     clang and its runtime, for the libFuzzer harnesses (tests/fuzz/)
 #   --pytorch  Debian's PyTorch, for the golden-file generator (tests/golden/) and the
@@ -9,15 +11,18 @@
 set -euo pipefail
 
 packages=(cmake make g++ libeigen3-dev libxsimd-dev xtl-dev doctest-dev nlohmann-json3-dev)
+gdal=(libgdal-dev gdal-bin)
 for arg in "$@"; do
   case "$arg" in
-    --gdal) packages+=(libgdal-dev gdal-bin) ;;
+    --gdal) ;;
+    --no-gdal) gdal=() ;;
     --mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --pytorch) packages+=(python3-torch python3-numpy) ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --gdal, --mpi, --fuzz, --pytorch)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --no-gdal, --gdal, --mpi, --fuzz, --pytorch)" >&2; exit 2 ;;
   esac
 done
+packages+=("${gdal[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -158,4 +158,21 @@ inline void CommandLine::print_help() const {
   }
 }
 
+// "--series a b c" (a shell glob) -> "--series a --series b --series c", for each of `flags`.
+inline std::vector<std::string> spread_values(const std::vector<std::string>& args, const std::vector<std::string>& flags) {
+  std::vector<std::string> out;
+  std::string list;  // the flag whose values are being read, "" if none
+  for (const auto& arg : args) {
+    if (arg.rfind("--", 0) == 0) {
+      list.clear();
+      for (const auto& flag : flags)
+        if (arg == flag || arg.rfind(flag + "=", 0) == 0) list = flag;
+    } else if (!list.empty() && out.back() != list) {
+      out.push_back(list);
+    }
+    out.push_back(arg);
+  }
+  return out;
+}
+
 }  // namespace soc

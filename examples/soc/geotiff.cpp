@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -142,6 +143,20 @@ std::string projection_of_epsg(int code) {
   return out;
 }
 
+void to_longitude_latitude(int code, std::vector<double>& x, std::vector<double>& y) {
+  start_gdal();
+  OGRSpatialReferenceH from = OSRNewSpatialReference(nullptr), to = OSRNewSpatialReference(nullptr);
+  const bool made = OSRImportFromEPSG(from, code) == OGRERR_NONE && OSRImportFromEPSG(to, 4326) == OGRERR_NONE;
+  OSRSetAxisMappingStrategy(from, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRSetAxisMappingStrategy(to, OAMS_TRADITIONAL_GIS_ORDER);  // lon, lat
+  OGRCoordinateTransformationH transform = made ? OCTNewCoordinateTransformation(from, to) : nullptr;
+  const bool ok = transform && OCTTransform(transform, static_cast<int>(x.size()), x.data(), y.data(), nullptr);
+  if (transform) OCTDestroyCoordinateTransformation(transform);
+  OSRDestroySpatialReference(from);
+  OSRDestroySpatialReference(to);
+  if (!ok) throw cnnlstm::IoError("cannot transform EPSG:" + std::to_string(code) + " to longitude and latitude: " + gdal_message());
+}
+
 // ---- RasterReader -------------------------------------------------------------------------
 
 RasterReader::RasterReader(const std::string& path) : path_(path) {
@@ -192,18 +207,69 @@ std::string RasterReader::description(Index band) const {
   return d ? d : "";
 }
 
+double RasterReader::scale(Index band) const {
+  int has = 0;
+  const double s = GDALGetRasterScale(GDALGetRasterBand(dataset_, to_int(band + 1)), &has);
+  return has ? s : 1.0;
+}
+
+double RasterReader::offset(Index band) const {
+  int has = 0;
+  const double o = GDALGetRasterOffset(GDALGetRasterBand(dataset_, to_int(band + 1)), &has);
+  return has ? o : 0.0;
+}
+
+namespace {
+
+// True for a stored value equal to the nodata value, compared in the band's own type (a Float32
+// band's nodata as float, as GDAL compares it).
+bool is_stored_nodata(double stored, double nodata, GDALDataType type) {
+  if (std::isnan(nodata)) return std::isnan(stored);
+  if (type == GDT_Float32) return static_cast<float>(stored) == static_cast<float>(nodata);
+  return stored == nodata;
+}
+
+// Whether a band's pixels may lack a value through a mask other than its nodata value.
+bool has_mask(GDALRasterBandH band) {
+  const int flags = GDALGetMaskFlags(band);
+  return (flags & GMF_ALL_VALID) == 0 && (flags & GMF_NODATA) == 0;
+}
+
+}  // namespace
+
+void RasterReader::read_band(const PixelRect& rect, Index band, float* out) const {
+  GDALRasterBandH h = GDALGetRasterBand(dataset_, to_int(band + 1));
+  const GDALDataType type = GDALGetRasterDataType(h);
+  if (GDALDataTypeIsComplex(type))
+    throw cnnlstm::FormatError(path_ + ": band " + std::to_string(band + 1) + " holds complex numbers; covariates are real");
+  std::vector<double> stored(static_cast<std::size_t>(rect.size()));
+  CPLErrorReset();
+  if (GDALRasterIO(h, GF_Read, to_int(rect.col), to_int(rect.row), to_int(rect.cols), to_int(rect.rows), stored.data(),
+                   to_int(rect.cols), to_int(rect.rows), GDT_Float64, 0, 0) != CE_None)
+    throw cnnlstm::IoError(path_ + ": cannot read band " + std::to_string(band + 1) + ", " + cnnlstm::to_string(rect) + ": " +
+                           gdal_message());
+  std::vector<unsigned char> valid;
+  if (has_mask(h)) {
+    valid.resize(stored.size());
+    if (GDALRasterIO(GDALGetMaskBand(h), GF_Read, to_int(rect.col), to_int(rect.row), to_int(rect.cols), to_int(rect.rows),
+                     valid.data(), to_int(rect.cols), to_int(rect.rows), GDT_Byte, 0, 0) != CE_None)
+      throw cnnlstm::IoError(path_ + ": cannot read the mask of band " + std::to_string(band + 1) + ": " + gdal_message());
+  }
+  const std::optional<double> nd = nodata(band);
+  const double s = scale(band), o = offset(band);
+  const float none = std::numeric_limits<float>::quiet_NaN();
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const bool missing = (nd && is_stored_nodata(stored[i], *nd, type)) || (!valid.empty() && valid[i] == 0);
+    out[i] = missing ? none : static_cast<float>(stored[i] * s + o);
+  }
+}
+
 void RasterReader::read(const PixelRect& rect, Index first, Index count, float* out) const {
   check_rect(rect, grid_.size, path_);
   if (first < 0 || count < 1 || first + count > bands_)
     throw cnnlstm::ShapeError(path_ + ": bands " + std::to_string(first + 1) + ".." + std::to_string(first + count) +
                               " asked for, the raster has " + std::to_string(bands_));
-  std::vector<int> band_map(static_cast<std::size_t>(count));
-  for (Index b = 0; b < count; ++b) band_map[static_cast<std::size_t>(b)] = to_int(first + b + 1);
-  CPLErrorReset();
-  const CPLErr err = GDALDatasetRasterIO(dataset_, GF_Read, to_int(rect.col), to_int(rect.row), to_int(rect.cols),
-                                         to_int(rect.rows), out, to_int(rect.cols), to_int(rect.rows), GDT_Float32,
-                                         to_int(count), band_map.data(), 0, 0, 0);
-  if (err != CE_None) throw cnnlstm::IoError(path_ + ": cannot read " + cnnlstm::to_string(rect) + ": " + gdal_message());
+  for (Index b = 0; b < count; ++b) read_band(rect, first + b, out + b * rect.size());
 }
 
 void RasterReader::read_overview(Index band, Index rows, Index cols, float* out) const {

@@ -31,7 +31,14 @@ std::string grid_difference(const GeoGrid& grid, const GeoGrid& reference);
 // The WKT of an EPSG code ("EPSG:32633" -> 32633).
 std::string projection_of_epsg(int code);
 
-// A raster opened for reading.
+// Points (x, y) in EPSG:`code` transformed in place to longitude, latitude (EPSG:4326, degrees).
+void to_longitude_latitude(int code, std::vector<double>& x, std::vector<double>& y);
+
+// A raster opened for reading. read() gives every pixel in its band's units: GDAL converts the
+// stored values (Byte, Int16, UInt16, Int32, Float32, ...) to numbers, then the band's scale and
+// offset are applied (value = stored * scale + offset, as GDALGetRasterScale/Offset say; 1 and 0
+// when the file sets none). A pixel with no value is NaN: its stored value equals the band's
+// nodata value, or the band's mask (GDALGetMaskBand: a per-dataset mask, an alpha band) is 0.
 class RasterReader {
  public:
   explicit RasterReader(const std::string& path);  // IoError if missing, FormatError if not a raster
@@ -44,15 +51,21 @@ class RasterReader {
   const std::string& path() const { return path_; }
   const GeoGrid& grid() const { return grid_; }
   Index bands() const { return bands_; }
-  std::optional<double> nodata(Index band) const;  // band from 0
+  std::optional<double> nodata(Index band) const;  // band from 0; the stored value, before scale and offset
   std::string description(Index band) const;
+  double scale(Index band) const;   // 1 when the file sets none
+  double offset(Index band) const;  // 0 when the file sets none
 
-  // Bands [first, first + count) over rect into out (count, rect.rows, rect.cols), as float.
+  // Bands [first, first + count) over rect into out (count, rect.rows, rect.cols): values in
+  // their units, NaN where a pixel has none.
   void read(const PixelRect& rect, Index first, Index count, float* out) const;
-  // Band `band` over the whole raster resampled (nearest) to out (rows, cols).
+  // Band `band` over the whole raster resampled (nearest) to out (rows, cols), as stored (for
+  // the quick-look of a map soc wrote itself).
   void read_overview(Index band, Index rows, Index cols, float* out) const;
 
  private:
+  void read_band(const PixelRect& rect, Index band, float* out) const;  // out (rect.rows, rect.cols)
+
   std::string path_;
   void* dataset_ = nullptr;  // GDALDatasetH
   GeoGrid grid_;

@@ -1,11 +1,12 @@
 // soc: train, evaluate and apply CNN-LSTM soil organic carbon models from the command line.
-//   soc simulate | train | predict | evaluate | cv | importance | export | demo | map   (each with --help)
+//   soc simulate | extract | train | predict | evaluate | cv | importance | export | demo | map   (each with --help)
 // Exit codes: 0 success, 1 training diverged or another runtime failure, 2 bad usage or
 // configuration, 3 bad data or file content, 4 a file could not be read or written.
 
 #include <cnnlstm/core/errors.hpp>
 #include <cnnlstm/io/temporary_files.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <new>
@@ -21,13 +22,15 @@ void print_usage() {
                "Soil organic carbon mapping with the CNN-LSTM of Zhang et al. (2022).\n\n"
                "commands:\n"
                "  simulate   write a simulated soil-mapping data set (covariates, SOC, splits)\n"
+               "  extract    cut the sites of a sample table from covariate rasters into arrays (needs GDAL)\n"
                "  train      train a model and write it with its metrics and learning curves\n"
                "  predict    apply a model to covariate arrays\n"
                "  evaluate   metrics of a model on given data and rows\n"
                "  cv         cross-validation over fixed splits, k random folds or spatial blocks\n"
                "  importance permutation importance of each channel, series feature and year\n"
                "  export     write one member of an ensemble as a single model (PyTorch state_dict names)\n"
-               "  demo       simulate a data set and train the paper's model on it, in one go\n"
+               "  demo       the whole job on a simulated region: extract, train, map with the interval (needs GDAL;\n"
+               "             without it: train on simulated arrays)\n"
                "  map        predict every pixel of covariate rasters into a GeoTIFF map (needs GDAL)\n\n"
                "Run 'soc COMMAND --help' for a command's flags.\n";
 }
@@ -36,7 +39,8 @@ int dispatch(const std::string& command, const soc::Arguments& args) {
   static const std::map<std::string, int (*)(const soc::Arguments&)> commands{
       {"simulate", soc::run_simulate}, {"train", soc::run_train},   {"predict", soc::run_predict},
       {"evaluate", soc::run_evaluate}, {"cv", soc::run_cv},       {"demo", soc::run_demo},
-      {"map", soc::run_map},           {"importance", soc::run_importance}, {"export", soc::run_export}};
+      {"map", soc::run_map},           {"extract", soc::run_extract},
+               {"importance", soc::run_importance}, {"export", soc::run_export}};
   const auto it = commands.find(command);
   if (it == commands.end()) {
     std::vector<std::string> names;
@@ -58,7 +62,11 @@ int fail(int code, const std::string& message) {
     std::cerr << "soc: " << message << "\n";
     return code;
   }
-  std::cerr << "soc (rank " << soc::job_rank() << " of " << soc::job_size() << "): " << message << std::endl;
+  // One write: the launcher forwards each rank's output in pieces, and may print its own between them.
+  const std::string line = "soc (rank " + std::to_string(soc::job_rank()) + " of " + std::to_string(soc::job_size()) +
+                           "): " + message + "\n";
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
   soc::abort_job(code);
 }
 

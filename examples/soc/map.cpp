@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "command_line.hpp"
+#include "domain_checks.hpp"
 #include "mpi_job.hpp"
 #include "raster_map.hpp"
 
@@ -12,22 +13,6 @@
 #include <iostream>
 
 namespace soc {
-namespace {
-
-// "--series a b c" (a shell glob) -> "--series a --series b --series c", for the flag parser.
-Arguments spread_values(const Arguments& args, const std::string& flag) {
-  Arguments out;
-  bool in_list = false;
-  for (const auto& arg : args) {
-    const bool is_flag = arg.rfind("--", 0) == 0;
-    if (in_list && !is_flag && out.back() != flag) out.push_back(flag);
-    in_list = is_flag ? arg == flag || arg.rfind(flag + "=", 0) == 0 : in_list;
-    out.push_back(arg);
-  }
-  return out;
-}
-
-}  // namespace
 
 int run_map(const Arguments& args) {
   CommandLine cl("map",
@@ -37,7 +22,7 @@ int run_map(const Arguments& args) {
                  "interval when the members come from soc train --ensemble, else the members' own quantiles).\n"
                  "A pixel is nodata when its window crosses the edge (--edge nodata) or touches nodata in any band.",
                  {{"model", "FILE", "model (.safetensors from soc train, or a PyTorch export)", true},
-                  {"static", "FILE", "static covariate stack, one band per CNN channel in the training order"},
+                  {"static", "FILE...", "static covariates: one stack, or one file per channel, in the training order", true},
                   {"series", "FILE...", "one file per series feature (EVI first), one band per year", true},
                   {"out", "FILE", "the map (.tif), written to a temporary name and renamed when complete"},
                   {"edge", "MODE", "windows crossing the raster's edge: 'nodata' (default) or 'reflect'"},
@@ -46,12 +31,14 @@ int run_map(const Arguments& args) {
                   {"threads", "N", "OpenMP threads (0: default)"},
                   {"quicklook", "FILE", "also write a PNG picture of band 1 with a colour bar"},
                   {"legend", "TEXT", "title of the quick-look (default \"SOC (g/kg)\")"},
+                  {"aoa", "", "add the bands DI (dissimilarity index) and AOA (1 inside the models' area of applicability, 0 outside)"},
+                  allow_out_of_range_flag,
                   {"quiet", "", "no progress output"}});
-  if (!cl.parse(spread_values(args, "--series"))) return 0;
+  if (!cl.parse(spread_values(args, {"--series", "--static"}))) return 0;
   MapOptions o;
   o.models = cl.all("model");
   if (o.models.empty()) throw UsageError("map: --model is required (see soc map --help)");
-  o.statics = cl.text("static");
+  o.statics = cl.all("static");
   o.series = cl.all("series");
   o.out = cl.required("out");
   o.edge = cnnlstm::edge_mode_from_string(cl.text("edge", "nodata"));
@@ -60,6 +47,8 @@ int run_map(const Arguments& args) {
   o.quicklook = cl.text("quicklook");
   o.legend = cl.text("legend", o.legend);
   o.progress = !cl.has("quiet");
+  o.aoa = cl.has("aoa");
+  o.allow_out_of_range = cl.has("allow-out-of-range");
   if (auto t = cl.integer("threads", 0, 4096); t && *t > 0) omp_set_num_threads(static_cast<int>(*t));
   const MapSummary s = make_map(o);
   if (!job_root()) return 0;  // rank 0 reports for the whole job
@@ -75,7 +64,7 @@ int run_map(const Arguments& args) {
     std::fprintf(stderr,
                  "soc map: WARNING: every pixel of %s is nodata: no window lay wholly inside the rasters' valid pixels "
                  "(check the inputs' nodata values and NaNs, the raster size against the model's window, and --edge; "
-                 "docs/mapping.md, section 4)\n",
+                 "docs/mapping.md, section 6)\n",
                  o.out.c_str());
   return 0;
 }

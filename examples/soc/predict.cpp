@@ -2,6 +2,7 @@
 // soc evaluate: metrics of a model on given data (and rows).
 
 #include "commands.hpp"
+#include "domain_checks.hpp"
 #include "output_guard.hpp"
 #include "training_record.hpp"
 #include "workflow.hpp"
@@ -16,6 +17,7 @@ namespace {
 struct ModelsAndData {
   cnnlstm::Ensemble<float> ensemble;
   cnnlstm::SoilData<float> data;
+  cnnlstm::TrainingDomain domain;  // what the (first) model file records of its training sites
 };
 
 ModelsAndData load_models_and_data(const CommandLine& cl, const std::string& y, cnnlstm::NodataPolicy policy) {
@@ -30,7 +32,7 @@ ModelsAndData load_models_and_data(const CommandLine& cl, const std::string& y, 
     const auto shape = cnnlstm::read_npy_header(in, x_cnn).shape;
     if (shape.size() == 4) patch = shape[2];  // other ranks are reported when the array loads
   }
-  ModelsAndData m{cnnlstm::load_ensemble<float>(model_paths, patch), {}};
+  ModelsAndData m{cnnlstm::load_ensemble<float>(model_paths, patch), {}, {}};
   for (const auto& note : m.ensemble.notes) std::cerr << "soc: note: " << note << "\n";
   const auto& spec = m.ensemble.spec;
   if (spec.cnn && x_cnn.empty()) throw UsageError("the " + spec.variant_name() + " model reads static covariate patches: give --x-cnn");
@@ -38,7 +40,41 @@ ModelsAndData load_models_and_data(const CommandLine& cl, const std::string& y, 
   m.data = cnnlstm::load_soil_data<float>({spec.cnn ? x_cnn : "", spec.lstm ? x_lstm : "", y}, policy);
   if (m.data.x_lstm) check_trained_years(m.ensemble.members, model_paths, m.data.x_lstm->dimension(1), x_lstm);
   cnnlstm::fit_data_to_spec(m.data, spec, x_lstm);
+  m.domain = cnnlstm::stored_training_domain(m.ensemble.metadata, model_paths.front());
   return m;
+}
+
+// Refuses (or with --allow-out-of-range warns of) inputs outside the training ranges.
+void check_input_ranges(const ModelsAndData& m, const Rows& rows, const CommandLine& cl, const std::string& command) {
+  if (!m.domain.ranges) return;
+  cnnlstm::InputRangeCheck check(*m.domain.ranges);
+  const auto& c = m.data.x_cnn;
+  const auto& s = m.data.x_lstm;
+  if (c && check.channels() != c->dimension(1)) return;  // another layout than at training: the model's checks report it
+  if (s && check.features() != s->dimension(2)) return;
+  for (const auto r : rows) {
+    const Index patch = c ? c->dimension(2) : 0, years = s ? s->dimension(1) : 0;
+    check.add_sites(c ? c->data() + r * c->size() / c->dimension(0) : nullptr, patch,
+                    s ? s->data() + r * s->size() / s->dimension(0) : nullptr, years, 1);
+  }
+  enforce_input_ranges(check, cl.has("allow-out-of-range"), command);
+}
+
+// The DI of every row (NaN for rows not given) and whether it lies inside the area of applicability.
+std::pair<std::vector<double>, std::vector<double>> applicability_of(const ModelsAndData& m, const Rows& rows,
+                                                                     const std::string& path) {
+  const auto aoa = required_aoa(m.domain, path, "predict");
+  const auto predictors = cnnlstm::applicability_predictors(m.data);
+  const Index d = aoa.dimensions();
+  if (static_cast<Index>(predictors.size()) != d * m.data.rows)
+    throw cnnlstm::ShapeError(path + ": its area of applicability has " + std::to_string(d) +
+                              " predictors, the inputs give " + std::to_string(predictors.size() / std::max<Index>(m.data.rows, 1)));
+  std::vector<double> di(static_cast<std::size_t>(m.data.rows), std::numeric_limits<double>::quiet_NaN()), inside(di);
+  for (const auto r : rows) {
+    di[static_cast<std::size_t>(r)] = aoa.dissimilarity(predictors.data() + r * d);
+    inside[static_cast<std::size_t>(r)] = aoa.inside(di[static_cast<std::size_t>(r)]) ? 1.0 : 0.0;
+  }
+  return {di, inside};
 }
 
 // Every file the command reads, for check_outputs.
@@ -132,6 +168,8 @@ int run_predict(const Arguments& args) {
                   {"x-lstm", "FILE", "yearly series (N, T, F) .npy"},
                   {"nodata", "MODE", "rows with NaN/inf covariates: 'error' (default) or 'propagate' (predict NaN)"},
                   {"threads", "N", "OpenMP threads (0: default)"},
+                  {"aoa", "", "add the columns DI (dissimilarity index) and AOA (1 inside the area of applicability, 0 outside)"},
+                  allow_out_of_range_flag,
                   {"out", "FILE", "predictions, .npy (float32) or .csv"}});
   if (!cl.parse(args)) return 0;
   const std::string out = cl.required("out");
@@ -143,11 +181,22 @@ int run_predict(const Arguments& args) {
   auto m = load_models_and_data(cl, "", mode == "propagate" ? cnnlstm::NodataPolicy::propagate : cnnlstm::NodataPolicy::reject);
   Rows usable, missing;
   for (Index r = 0; r < m.data.rows; ++r) (m.data.nodata[static_cast<std::size_t>(r)] ? missing : usable).push_back(r);
+  check_input_ranges(m, usable, cl, "predict");
   const auto combined = combine_members(predict_members(m, usable), m.ensemble);
-  cnnlstm::Matrix<double> all(m.data.rows, combined.cols());
+  const Index extra = cl.has("aoa") ? 2 : 0;
+  cnnlstm::Matrix<double> all(m.data.rows, combined.cols() + extra);
   all.setConstant(std::numeric_limits<double>::quiet_NaN());
-  for (std::size_t i = 0; i < usable.size(); ++i) all.row(usable[i]) = combined.row(static_cast<Index>(i));
-  write_predictions(out, all, column_names(all.cols(), with_bands(m.ensemble)));
+  for (std::size_t i = 0; i < usable.size(); ++i) all.row(usable[i]).head(combined.cols()) = combined.row(static_cast<Index>(i));
+  auto names = column_names(combined.cols(), with_bands(m.ensemble));
+  if (extra) {
+    const auto [di, inside] = applicability_of(m, usable, cl.all("model").front());
+    for (Index r = 0; r < m.data.rows; ++r) {
+      all(r, combined.cols()) = di[static_cast<std::size_t>(r)];
+      all(r, combined.cols() + 1) = inside[static_cast<std::size_t>(r)];
+    }
+    names.insert(names.end(), {"DI", "AOA"});
+  }
+  write_predictions(out, all, names);
   std::cerr << "soc predict: " << usable.size() << " rows predicted"
             << (missing.empty() ? "" : ", " + std::to_string(missing.size()) + " nodata rows written as NaN") << " -> " << out << "\n";
   return 0;
@@ -160,11 +209,13 @@ int run_evaluate(const Arguments& args) {
                   {"x-lstm", "FILE", "yearly series (N, T, F) .npy"},
                   {"y", "FILE", "observed targets (N) or (N, K) .npy"},
                   {"index", "FILE", "rows to evaluate (default: all)"},
+                  allow_out_of_range_flag,
                   {"out", "FILE", "also write the metrics to this JSON file"}});
   if (!cl.parse(args)) return 0;
   if (cl.has("out")) check_outputs({{cl.text("out"), "--out"}}, input_files(cl));
   auto m = load_models_and_data(cl, cl.required("y"), cnnlstm::NodataPolicy::reject);
   const Rows rows = cl.has("index") ? cnnlstm::load_index_file(cl.text("index"), m.data.rows) : cnnlstm::all_rows(m.data.rows);
+  check_input_ranges(m, rows, cl, "evaluate");
   const auto members = predict_members(m, rows);
   const auto combined = combine_members(members, m.ensemble);
   const Index stride = with_bands(m.ensemble) ? 4 : 1;  // the mean is the first column of each output's bands

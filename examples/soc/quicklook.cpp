@@ -149,13 +149,18 @@ std::array<double, 2> stretch(const std::vector<float>& values, double nodata) {
   return {low, high > low ? high : low + 1};
 }
 
-// One panel: a title, the picture (rows, cols) and its colour bar, left edge at `left`.
+// One panel: a title, the picture (rows, cols) and its colour bar, left edge at `left`; pixels
+// outside the area of applicability (outside[i] == 0, when the map has an AOA band) hatched.
 struct Panel {
   std::string title;
   std::vector<float> values;
+  std::vector<float> outside;  // the AOA band (1 inside, 0 outside), or empty
 };
 
-constexpr Index margin = 20, top = 2 * margin + text_height, bar_width = 24, label_width = 9 * glyph_width;
+constexpr Rgb hatch_white{255, 255, 255};
+bool hatched(Index r, Index c) { return (r + c) % 6 < 2; }
+
+constexpr Index margin = 20, top = 2 * margin + text_height, bar_width = 24, label_width = 12 * glyph_width;
 
 Index panel_width(Index cols, const std::string& title) {
   return std::max(cols + 2 * margin + bar_width + 8 + label_width, static_cast<Index>(title.size()) * glyph_width) + margin;
@@ -168,7 +173,8 @@ void draw_panel(Canvas& canvas, Index left, Index rows, Index cols, const Panel&
     for (Index c = 0; c < cols; ++c) {
       const float v = panel.values[std::size_t(r * cols + c)];
       const bool missing = !std::isfinite(v) || v == static_cast<float>(nodata);
-      canvas.set(top + r, left + c, missing ? nodata_grey : ramp((v - low) / (high - low)));
+      const bool outside = !panel.outside.empty() && panel.outside[std::size_t(r * cols + c)] == 0.0f;
+      canvas.set(top + r, left + c, missing ? nodata_grey : outside && hatched(r, c) ? hatch_white : ramp((v - low) / (high - low)));
     }
   canvas.frame(top - 1, left - 1, rows + 2, cols + 2, ink);
 
@@ -184,22 +190,38 @@ void draw_panel(Canvas& canvas, Index left, Index rows, Index cols, const Panel&
   canvas.fill(swatch, bar_left, cap_height, bar_width, nodata_grey);
   canvas.frame(swatch - 1, bar_left - 1, cap_height + 2, bar_width + 2, ink);
   draw_text(canvas, swatch, bar_left + bar_width + 10, "nodata", ink);
+  if (panel.outside.empty()) return;
+  const Index second = swatch + cap_height + margin;
+  for (Index r = 0; r < cap_height; ++r)
+    for (Index c = 0; c < bar_width; ++c) canvas.set(second + r, bar_left + c, hatched(r, c) ? hatch_white : ramp(0.5));
+  canvas.frame(second - 1, bar_left - 1, cap_height + 2, bar_width + 2, ink);
+  draw_text(canvas, second, bar_left + bar_width + 10, "outside AOA", ink);
 }
 
-// Band 1, and with the four bands of an ensemble the width of the interval, Q0.95 - Q0.05.
+// The band described `name`, or -1.
+Index band_named(const RasterReader& map, const std::string& name) {
+  for (Index b = 0; b < map.bands(); ++b)
+    if (map.description(b) == name) return b;
+  return -1;
+}
+
+// Band 1, and with the bands of an ensemble the width of the interval, Q0.95 - Q0.05; with an AOA
+// band, the pixels outside it hatched in both.
 std::vector<Panel> panels_of(const RasterReader& map, Index rows, Index cols, const std::string& title, double nodata) {
   const auto band = [&](Index b) {
     std::vector<float> values(std::size_t(rows * cols));
-    map.read_overview(b, rows, cols, values.data());
-    return values;
+    if (b >= 0) map.read_overview(b, rows, cols, values.data());
+    return b >= 0 ? values : std::vector<float>{};
   };
-  std::vector<Panel> panels{{title, band(0)}};
-  if (map.bands() < 4) return panels;
-  auto width = band(3);
-  const auto low = band(1);
+  const auto outside = band(band_named(map, "AOA"));
+  std::vector<Panel> panels{{title, band(0), outside}};
+  const Index q05 = band_named(map, "Q0.05"), q95 = band_named(map, "Q0.95");
+  if (q05 < 0 || q95 < 0) return panels;
+  auto width = band(q95);
+  const auto low = band(q05);
   for (std::size_t i = 0; i < width.size(); ++i)
     if (width[i] != static_cast<float>(nodata) && low[i] != static_cast<float>(nodata)) width[i] -= low[i];
-  panels.push_back({"90% interval width (Q0.95 - Q0.05)", std::move(width)});
+  panels.push_back({"90% interval width (Q0.95 - Q0.05)", std::move(width), outside});
   return panels;
 }
 

@@ -5,11 +5,14 @@
 
 #include "raster_map.hpp"
 
+#include "domain_checks.hpp"
 #include "geotiff.hpp"
 #include "mpi_blocks.hpp"
 #include "mpi_job.hpp"
 #include "output_guard.hpp"
 #include "quicklook.hpp"
+#include "covariate_blocks.hpp"
+#include "static_covariates.hpp"
 #include "training_record.hpp"
 
 #include <cnnlstm/train/dataset.hpp>
@@ -69,14 +72,14 @@ ModelNeeds needs_of(const cnnlstm::ModelSpec& spec, const std::string& path) {
 
 // The inputs, opened and checked against each other and against the models.
 struct MapInputs {
-  std::optional<RasterReader> statics;
+  std::optional<StaticCovariates> statics;
   std::vector<RasterReader> series;
   GeoGrid grid;
   Index years = 0;
 };
 
 void check_grids(const MapInputs& in) {
-  const RasterReader& reference = in.statics ? *in.statics : in.series.front();
+  const RasterReader& reference = in.statics ? in.statics->files().front() : in.series.front();
   for (const RasterReader& r : in.series)
     if (const std::string diff = grid_difference(r.grid(), reference.grid()); !diff.empty())
       throw cnnlstm::DataError(r.path() + ": " + diff + " as in " + reference.path() +
@@ -107,11 +110,15 @@ void check_series_files(const MapInputs& in) {
         throw cnnlstm::DataError(path + ": given twice in --series (also as " + in.series[j].path() +
                                  "); each series feature has its own file");
     if (!in.statics) continue;
-    if (same_file(path, in.statics->path()))
-      throw cnnlstm::DataError(path + ": the --static stack is given as a series file; a series file has one band per year");
-    if (same_band_names(in.series[i], *in.statics))
-      throw cnnlstm::DataError(path + ": its bands have the names of the --static stack's (" + in.statics->description(0) +
-                               ", ...): it is a static stack, not a series with one band per year");
+    for (const RasterReader& stack : in.statics->files()) {
+      if (same_file(path, stack.path()))
+        throw cnnlstm::DataError(path + ": the --static " +
+                                 (in.statics->files().size() == 1 ? std::string("stack") : "file " + stack.path()) +
+                                 " is given as a series file; a series file has one band per year");
+      if (stack.bands() > 1 && same_band_names(in.series[i], stack))
+        throw cnnlstm::DataError(path + ": its bands have the names of the --static stack's (" + stack.description(0) +
+                                 ", ...): it is a static stack, not a series with one band per year");
+    }
   }
 }
 
@@ -133,14 +140,14 @@ void check_series(const MapInputs& in, const std::vector<LoadedModel<float>>& mo
 MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>& models, const ModelNeeds& needs) {
   MapInputs in;
   if (needs.channels > 0 && o.statics.empty())
-    throw cnnlstm::ConfigError("the models read static covariates: give --static STACK.tif");
+    throw cnnlstm::ConfigError("the models read static covariates: give --static STACK.tif (or one file per channel)");
   if (needs.series_features > 0 && o.series.empty()) throw cnnlstm::ConfigError("the models read yearly series: give --series FILE ...");
   if (needs.channels == 0 && !o.statics.empty()) std::cerr << "soc map: note: no model reads --static; ignored\n";
   if (needs.series_features == 0 && !o.series.empty()) std::cerr << "soc map: note: no model reads --series; ignored\n";
   if (needs.channels > 0) {
     in.statics.emplace(o.statics);
     if (in.statics->bands() != needs.channels)
-      throw cnnlstm::ShapeError(o.statics + ": " + std::to_string(in.statics->bands()) +
+      throw cnnlstm::ShapeError(in.statics->describe() + ": " + std::to_string(in.statics->bands()) +
                                 (in.statics->bands() == 1 ? " band" : " bands") + ", but the models read " +
                                 std::to_string(needs.channels) + " static covariates (one band per CNN channel, in the training order)");
   }
@@ -155,29 +162,10 @@ MapInputs open_inputs(const MapOptions& o, const std::vector<LoadedModel<float>>
   return in;
 }
 
-BandBlock<float> read_statics(const RasterReader& reader, const PixelRect& rect) {
-  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(reader.bands(), rect.rows, rect.cols), {}};
-  for (Index b = 0; b < reader.bands(); ++b) block.nodata.push_back(reader.nodata(b));
-  reader.read(rect, 0, reader.bands(), block.values.data());
-  return block;
-}
-
-// (F * Y, rect.rows, rect.cols): feature f's year t at band f * Y + t.
-BandBlock<float> read_series(const std::vector<RasterReader>& files, Index years, const PixelRect& rect) {
-  const auto features = static_cast<Index>(files.size());
-  BandBlock<float> block{rect, cnnlstm::Tensor<float, 3>(features * years, rect.rows, rect.cols), {}};
-  for (Index f = 0; f < features; ++f) {
-    const RasterReader& file = files[static_cast<std::size_t>(f)];
-    for (Index t = 0; t < years; ++t) block.nodata.push_back(file.nodata(t));
-    file.read(rect, 0, years, block.values.data() + f * years * rect.size());
-  }
-  return block;
-}
-
 // One thread's own input handles (GDAL datasets are not shared between threads), model copies
 // and buffers.
 struct Worker {
-  std::optional<RasterReader> statics;
+  std::optional<StaticCovariates> statics;
   std::vector<RasterReader> series;
   std::vector<cnnlstm::AnySocModel<float>> models;
   std::optional<BandBlock<float>> static_block, series_block;
@@ -186,6 +174,8 @@ struct Worker {
   std::vector<double> members;                    // (N, models) predictions
   std::vector<float> bands;                       // one pixel's bands
   std::vector<float> out;                         // (bands, block rows, block cols)
+  const cnnlstm::AreaOfApplicability* aoa = nullptr;  // with --aoa: the DI and AOA bands follow the prediction's
+  std::vector<double> predictors, scratch;            // (N, D) the batch's AOA predictors; (D)
   double read_seconds = 0, predict_seconds = 0;
 };
 
@@ -218,6 +208,24 @@ void predict_member(Worker& w, std::size_t m, Index wanted_features, Index outpu
       w.models[m]);
 }
 
+// The DI and AOA (1 inside, 0 outside) of the batch's predicted pixels -> bands `first` and
+// `first + 1` of w.out (pixels without a prediction stay nodata in both).
+void applicability_bands(Worker& w, Index wanted_features, Index offset, Index band_size, std::size_t first) {
+  const auto& cnn = w.batch.x_cnn;
+  const cnnlstm::TensorRef<float, 3> series = w.batch.x_lstm.dimension(2) > 0 ? series_for(w, wanted_features) : w.batch.x_lstm;
+  const Index n = w.batch.size(), d = w.aoa->dimensions();
+  w.predictors = cnnlstm::applicability_predictors<float>(cnn.data(), cnn.dimension(1), cnn.dimension(2), series.data(),
+                                                          series.dimension(1), series.dimension(2), n);
+  w.scratch.resize(static_cast<std::size_t>(d));
+  for (Index i = 0; i < n; ++i) {
+    const auto at = static_cast<std::size_t>(offset + w.batch.pixels[static_cast<std::size_t>(i)]);
+    const double di = w.aoa->dissimilarity(w.predictors.data() + i * d, w.scratch.data());
+    if (!std::isfinite(di) || w.out[at] == static_cast<float>(map_nodata)) continue;
+    w.out[first * static_cast<std::size_t>(band_size) + at] = static_cast<float>(di);
+    w.out[(first + 1) * static_cast<std::size_t>(band_size) + at] = w.aoa->inside(di) ? 1.0f : 0.0f;
+  }
+}
+
 // Predicts the pixels of `part` (whole rows of `block`) into w.out.
 Index predict_part(const RasterWindows<float>& windows, const PixelRect& block, const PixelRect& part,
                    const ModelNeeds& needs, const MapOptions& o, Worker& w) {
@@ -237,13 +245,14 @@ Index predict_part(const RasterWindows<float>& windows, const PixelRect& block, 
     for (std::size_t b = 0; b < w.bands.size(); ++b) w.out[static_cast<std::size_t>(static_cast<Index>(b) * band_size + at)] = w.bands[b];
     ++predicted;
   }
+  if (w.aoa) applicability_bands(w, needs.series_features, offset, band_size, w.bands.size());
   return predicted;
 }
 
 // Reads a block's inputs (statics with a halo of P/2) into the worker's blocks.
 void read_block(const PixelRect& block, const RasterSize& size, const ModelNeeds& needs, Index years, Worker& w) {
-  if (w.statics) w.static_block = read_statics(*w.statics, cnnlstm::grown_rect(block, needs.patch / 2, size));
-  if (!w.series.empty()) w.series_block = read_series(w.series, years, block);
+  if (w.statics) w.static_block = read_static_block(*w.statics, cnnlstm::grown_rect(block, needs.patch / 2, size));
+  if (!w.series.empty()) w.series_block = read_series_block(w.series, years, block);
 }
 
 // One block: read, then predict chunks of rows (about 1024 pixels each) into w.out.
@@ -255,7 +264,7 @@ Index map_block(const PixelRect& block, const RasterSize& size, const ModelNeeds
   const auto read = now();
   const RasterWindows<float> windows(size, o.edge, needs.patch, w.static_block ? &*w.static_block : nullptr,
                                      w.series_block ? &*w.series_block : nullptr, years);
-  w.out.assign(w.bands.size() * static_cast<std::size_t>(block.size()), static_cast<float>(map_nodata));
+  w.out.assign((w.bands.size() + (w.aoa ? 2 : 0)) * static_cast<std::size_t>(block.size()), static_cast<float>(map_nodata));
   const Index rows_per_part = std::max<Index>(1, 1024 / block.cols);
   Index predicted = 0;
   for (Index row = block.row; row < block.end_row(); row += rows_per_part)
@@ -336,6 +345,44 @@ int map_threads(std::size_t blocks, Index rasters_per_thread) {
   return threads;
 }
 
+// The values of a block's bands into the check (declared nodata values skipped; non-finite ones
+// the check skips itself): static band c is channel c, series band f * Y + t is feature f.
+void tally_block(const BandBlock<float>& block, Index years, bool series, cnnlstm::InputRangeCheck& check) {
+  const Index size = block.rect.size();
+  std::vector<float> valid;
+  for (Index b = 0; b < block.bands(); ++b) {
+    const float* v = block.values.data() + b * size;
+    const auto nodata = block.nodata[static_cast<std::size_t>(b)];
+    valid.clear();
+    for (Index i = 0; i < size; ++i)
+      if (!nodata || static_cast<double>(v[i]) != *nodata) valid.push_back(v[i]);
+    const Index n = static_cast<Index>(valid.size());
+    if (series) check.add_feature(b / years, valid.data(), n);
+    else check.add_channel(b, valid.data(), n);
+  }
+}
+
+// Before anything is written: the inputs of up to 16 blocks spread over the raster (all of a
+// small one) against the models' training ranges (cnnlstm/soilmap/input_ranges.hpp).
+void check_input_ranges(const cnnlstm::TrainingDomain& domain, const std::vector<PixelRect>& blocks, const RasterSize& size,
+                        const ModelNeeds& needs, const MapInputs& in, const MapOptions& o, Worker& w) {
+  if (!domain.ranges) return;
+  cnnlstm::InputRangeCheck check(*domain.ranges);
+  if (check.channels() != needs.channels || (in.series.size() > 0 && check.features() != static_cast<Index>(in.series.size())))
+    return;  // other inputs than at training (a subset of the series): the shape checks speak for them
+  constexpr std::size_t samples = 16;
+  const std::size_t count = std::min(samples, blocks.size());
+  for (std::size_t k = 0; k < count; ++k) {
+    read_block(blocks[k * blocks.size() / count], size, needs, in.years, w);
+    if (w.static_block) tally_block(*w.static_block, in.years, false, check);
+    if (w.series_block) tally_block(*w.series_block, in.years, true, check);
+  }
+  std::vector<std::string> channel_names, feature_names;
+  for (Index b = 0; in.statics && b < in.statics->bands(); ++b) channel_names.push_back(in.statics->band_name(b));
+  for (const RasterReader& r : in.series) feature_names.push_back(std::filesystem::path(r.path()).filename().string());
+  enforce_input_ranges(check, o.allow_out_of_range, "map", channel_names, feature_names);
+}
+
 void check_options(const MapOptions& o) {
   if (o.models.empty()) throw cnnlstm::ConfigError("give at least one --model");
   if (o.out.empty()) throw cnnlstm::ConfigError("give --out MAP.tif");
@@ -349,14 +396,14 @@ void check_options(const MapOptions& o) {
   std::vector<OutputPath> outputs{{o.out, "--out"}};
   if (!o.quicklook.empty()) outputs.push_back({o.quicklook, "--quicklook"});
   std::vector<std::string> inputs = o.models;
-  inputs.push_back(o.statics);
+  inputs.insert(inputs.end(), o.statics.begin(), o.statics.end());
   inputs.insert(inputs.end(), o.series.begin(), o.series.end());
   check_outputs(outputs, inputs);
 }
 
 // What every rank of a job must agree on: the grid, the input files (paths and sizes: a path on a
-// node's own disk may hold another file), the flags that shape the map, and the models' weights
-// (a hash of them is compared, mpi_job.hpp).
+// node's own disk may hold another file), the flags that shape the map (the bands name --aoa),
+// and the models' weights (a hash of them is compared, mpi_job.hpp).
 std::string job_fingerprint(const MapOptions& o, const MapInputs& in, const std::vector<LoadedModel<float>>& models,
                             const std::vector<std::string>& bands) {
   std::ostringstream text;
@@ -366,7 +413,7 @@ std::string job_fingerprint(const MapOptions& o, const MapInputs& in, const std:
        << o.output << ' ' << o.out;
   for (const double g : in.grid.geotransform) text << ' ' << g;
   std::vector<std::string> files = o.series;
-  if (in.statics) files.push_back(o.statics);
+  if (in.statics) files.insert(files.end(), o.statics.begin(), o.statics.end());
   for (const auto& f : files) {
     std::error_code error;
     text << ' ' << f << ':' << std::filesystem::file_size(f, error);
@@ -396,14 +443,22 @@ MapSummary make_map(const MapOptions& options) {
   const MapInputs in = open_inputs(o, models, needs);
   const RasterSize size = in.grid.size;
 
+  const auto domain = cnnlstm::stored_training_domain(ensemble.metadata, o.models.front());
+  const std::optional<cnnlstm::AreaOfApplicability> aoa =
+      o.aoa ? std::optional(required_aoa(domain, o.models.front(), "map")) : std::nullopt;
+
   MapSummary summary;
   summary.bands = map_band_names(models.size(), o.calibration);
+  const std::size_t prediction_bands = summary.bands.size();
+  if (aoa) summary.bands.insert(summary.bands.end(), {"DI", "AOA"});
   if (job_size() > 1) require_same_on_all_ranks(job_fingerprint(o, in, models, summary.bands), "inputs, flags or models");
   summary.pixels = size.rows * size.cols;
   summary.ranks = job_size();
   const auto blocks = cnnlstm::raster_blocks(size, o.block);
-  summary.threads = map_threads(blocks.size(), (in.statics ? 1 : 0) + static_cast<Index>(in.series.size()));
-  auto workers = make_workers(summary.threads, o, in, models, summary.bands.size());
+  summary.threads = map_threads(blocks.size(), (in.statics ? static_cast<Index>(in.statics->files().size()) : 0) + static_cast<Index>(in.series.size()));
+  auto workers = make_workers(summary.threads, o, in, models, prediction_bands);
+  for (Worker& w : workers) w.aoa = aoa ? &*aoa : nullptr;
+  if (job_root()) check_input_ranges(domain, blocks, size, needs, in, o, workers.front());  // the same on every rank
   std::optional<GeoTiffWriter> writer;
   if (job_root()) writer.emplace(o.out, in.grid, summary.bands, map_nodata, GeoTiffLayout{o.block, true});
   MapProgress progress(o.progress && job_root(), summary.pixels);

@@ -2,7 +2,7 @@
 // soc map's work: one or more models applied to every pixel of covariate rasters, written as a
 // GeoTIFF map (see docs/mapping.md for the rules and the format).
 //
-//   static stack (C bands) --+   block by block, with a halo of P/2    +--> map.tif
+//   static stack or files (C bands) --+   block by block, with a halo of P/2    +--> map.tif
 //   series files (F, Y bands each) --> windows (soilmap/raster_window.hpp) --> models --> bands
 //
 // Memory is bounded by the block size: one block of every input band, one of every output band,
@@ -24,7 +24,8 @@ inline constexpr cnnlstm::Index max_block = 4096;
 
 struct MapOptions {
   std::vector<std::string> models;  // one or more .safetensors files
-  std::string statics;              // the static stack, one band per CNN channel ("" if no model reads it)
+  std::vector<std::string> statics; // the static covariates: one stack, or several files whose bands
+                                    // follow one another, one band per CNN channel (none if no model reads them)
   std::vector<std::string> series;  // one file per series feature, one band per year
   std::string out;                  // the map, a GeoTIFF
   std::string quicklook;            // a PNG to look at ("" for none)
@@ -33,6 +34,8 @@ struct MapOptions {
   cnnlstm::Index block = 256;       // pixels per side of a block
   cnnlstm::Index output = 0;        // which model output to map
   bool progress = true;             // a progress bar (or log lines) on stderr
+  bool aoa = false;                 // add the bands DI and AOA (the models' area of applicability)
+  bool allow_out_of_range = false;  // inputs outside the training ranges: warn instead of refusing
   Calibration calibration;          // conformal calibration of Q0.05, Q0.95 (map_bands.hpp); if
                                     // unset, the one soc train --ensemble stored in the models
 };

@@ -1,6 +1,8 @@
 // soc simulate: writes a simulated soil-mapping data set like the paper's (see soilmap/simulate.hpp for
 // the fields and the SOC formula): x_cnn.npy, x_lstm.npy, y.npy, coordinates.npy,
-// train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names).
+// train_index.npy, test_index.npy, samples.csv and covariates.json (the channel and feature names);
+// with --rasters DIR also the region as GeoTIFFs and its sample table in lon/lat
+// (simulated_rasters.cpp), the inputs of soc extract.
 // It replaces only files it wrote itself (OwnedFolder, output_guard.hpp), unless --force.
 
 #include "commands.hpp"
@@ -23,7 +25,7 @@ int run_simulate(const Arguments& args) {
                   {"noise", "SD", "SD of the SOC noise in g/kg (default 2.8)"},
                   {"test-fraction", "X", "share of sites in the test split (default 0.2)"},
                   {"out", "DIR", "output folder"},
-                  {"rasters", "DIR", "also write the region as GeoTIFFs: static stack, series, SOC truth (needs GDAL)"},
+                  {"rasters", "DIR", "also write the region as GeoTIFFs and its sample table in lon/lat, DIR/samples.csv (needs GDAL)"},
                   {"force", "", "replace files in the folders that soc simulate did not write (by default refused)"}});
   if (!cl.parse(args)) return 0;
   cnnlstm::SimulationOptions o;
@@ -59,7 +61,7 @@ int run_simulate(const Arguments& args) {
   write_text_file(folder.path("covariates.json"),
                   nlohmann::json{{"x_cnn_channels", d.static_names}, {"x_lstm_features", d.series_names}}.dump(2) + "\n");
   folder.wrote("covariates.json");
-  if (rasters) write_simulated_rasters(cnnlstm::simulate_region(o), *rasters);
+  if (rasters) write_simulated_rasters(cnnlstm::simulate_region(o), d, *rasters);
   std::cerr << "soc simulate: " << n << " sites (" << d.train_index.size() << " train, " << d.test_index.size()
             << " test) -> " << folder.folder() << "\n";
   return 0;

@@ -1,9 +1,13 @@
 // The simulated region as GeoTIFFs (simulated_rasters.hpp), in DIR:
 //   static.tif                 10 bands, the static covariates in x_cnn's channel order
+//   static_00_elevation.tif .. the same covariates one per file, in channel order (band
+//   static_09_wind_speed.tif   descriptions set), as users have them: dem.tif slope.tif ...
 //   series_00_evi.tif ...      one file per series feature in x_lstm's feature order (EVI first,
 //   series_11_cycles.tif       then the 11 phenology metrics), one band per year
 //   soc_truth.tif              the noise-free SOC (g/kg)
 //   rasters.json               the file lists, band names and where the nodata lies
+//   samples.csv                the sampled sites: id, lon, lat (EPSG:4326), soc, the table soc
+//                              extract starts from (the sites of soc simulate's arrays, same order)
 // All in EPSG:32633 (UTM zone 33N), north up, with the region's origin and pixel size; Float32,
 // nodata -9999, tiled 256 x 256, DEFLATE without a predictor (quicker to read back). A lake (a disc of nodata pixels in every file) and a cloud gap (NaN in the EVI of
 // one year) give the mapping something to leave out. The sample table of soc simulate comes from
@@ -21,6 +25,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 namespace soc {
 namespace {
@@ -57,14 +62,38 @@ GeoGrid region_grid(const cnnlstm::SimulatedRegion& region) {
           projection_of_epsg(epsg)};
 }
 
-void write_statics(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const OwnedFolder& dir) {
+// static.tif (every channel) and one file per channel.
+std::vector<std::string> write_statics(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, const OwnedFolder& dir) {
   const auto names = cnnlstm::simulated_static_names();
-  GeoTiffWriter file(dir.path("static.tif"), grid, names, nodata, input_layout);
+  GeoTiffWriter stack(dir.path("static.tif"), grid, names, nodata, input_layout);
   const PixelRect all{0, 0, region.size(), region.size()};
-  for (Index k = 0; k < cnnlstm::StaticField::count; ++k)
-    file.write_band(k, all, as_float(region.static_field(k), lake_of(region.size()), float(nodata)).data());
-  file.commit();
+  std::vector<std::string> files;
+  for (Index k = 0; k < cnnlstm::StaticField::count; ++k) {
+    const auto band = as_float(region.static_field(k), lake_of(region.size()), float(nodata));
+    stack.write_band(k, all, band.data());
+    files.push_back(simulated_static_file(std::size_t(k), names[std::size_t(k)]));
+    GeoTiffWriter single(dir.path(files.back()), grid, {names[std::size_t(k)]}, nodata, input_layout);
+    single.write_band(0, all, band.data());
+    single.commit();
+    dir.wrote(files.back());
+  }
+  stack.commit();
   dir.wrote("static.tif");
+  return files;
+}
+
+// samples.csv: the sites' id, lon, lat (EPSG:4326, from the region's UTM coordinates) and SOC.
+void write_samples(const cnnlstm::SimulatedData& sites, const OwnedFolder& dir) {
+  const Index n = sites.coordinates.dimension(0);
+  std::vector<double> x(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) x[std::size_t(i)] = sites.coordinates(i, 0), y[std::size_t(i)] = sites.coordinates(i, 1);
+  to_longitude_latitude(epsg, x, y);
+  std::ostringstream csv;
+  csv.precision(12);
+  csv << "id,lon,lat,soc\n";
+  for (Index i = 0; i < n; ++i) csv << i << ',' << x[std::size_t(i)] << ',' << y[std::size_t(i)] << ',' << sites.y(i) << '\n';
+  write_text_file(dir.path("samples.csv"), csv.str());
+  dir.wrote("samples.csv");
 }
 
 // Year t of every feature: (features, G, G).
@@ -125,9 +154,9 @@ void write_truth(const cnnlstm::SimulatedRegion& region, const GeoGrid& grid, co
 
 }  // namespace
 
-void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const OwnedFolder& dir) {
+void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const cnnlstm::SimulatedData& sites, const OwnedFolder& dir) {
   const GeoGrid grid = region_grid(region);
-  write_statics(region, grid, dir);
+  const auto static_files = write_statics(region, grid, dir);
   const auto series = write_series(region, grid, dir);
   write_truth(region, grid, dir);
   const nlohmann::json description{
@@ -137,6 +166,9 @@ void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const Owned
       {"nodata", nodata},
       {"static", "static.tif"},
       {"static_bands", cnnlstm::simulated_static_names()},
+      {"static_files", static_files},
+      {"samples", "samples.csv"},
+      {"samples_crs", "EPSG:4326"},
       {"series", series},
       {"years", region.years()},
       {"truth", "soc_truth.tif"},
@@ -144,8 +176,10 @@ void write_simulated_rasters(const cnnlstm::SimulatedRegion& region, const Owned
       {"cloud_gap", {{"feature", "evi"}, {"year", std::min<Index>(3, region.years() - 1) + 1}, {"disc", cloud_of(region.size()).json()}}}};
   write_text_file(dir.path("rasters.json"), description.dump(2) + "\n");
   dir.wrote("rasters.json");
-  std::cerr << "soc simulate: rasters of " << region.size() << " x " << region.size() << " pixels (static.tif, "
-            << series.size() << " series files, soc_truth.tif) -> " << dir.folder() << "\n";
+  write_samples(sites, dir);
+  std::cerr << "soc simulate: rasters of " << region.size() << " x " << region.size() << " pixels (static.tif and "
+            << static_files.size() << " single-band static files, " << series.size()
+            << " series files, soc_truth.tif) and samples.csv in lon/lat -> " << dir.folder() << "\n";
 }
 
 }  // namespace soc

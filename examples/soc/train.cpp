@@ -17,6 +17,7 @@
 #include "workflow.hpp"
 
 #include <cnnlstm/soilmap/ensemble.hpp>
+#include <cnnlstm/soilmap/training_domain.hpp>
 #include <cnnlstm/train/recipe.hpp>
 #include <cnnlstm/train/uncertainty.hpp>
 
@@ -297,12 +298,23 @@ std::string all_histories_csv(const std::vector<std::vector<cnnlstm::EvaluationR
   return out;
 }
 
-// What every run writes: the model file (one network, or an ensemble in one file), metrics.json
-// and the observed-against-predicted chart; history and learning curves are the caller's.
+// The training sites' input ranges and area of applicability (cnnlstm/soilmap/training_domain.hpp),
+// for the model file; each site's cross-validation fold, or none for leave-one-out.
+template <class Model>
+cnnlstm::TrainingDomain training_domain(std::vector<Model>& members, const cnnlstm::TrainConfig& c, const LoadedData& d,
+                                        const Rows& fit, std::vector<std::int64_t> fold_of_site) {
+  if (fold_of_site.empty())
+    for (std::size_t i = 0; i < fit.size(); ++i) fold_of_site.push_back(static_cast<std::int64_t>(i));
+  return cnnlstm::fit_training_domain(std::span<Model>(members), d.data, fit, std::move(fold_of_site), c.rand_seed);
+}
+
+// What every run writes: the model file (one network, or an ensemble in one file, with the
+// training domain), metrics.json and the observed-against-predicted chart; history and learning
+// curves are the caller's. sets: the training rows first.
 template <class Model>
 void write_result(std::vector<Model>& members, const std::vector<cnnlstm::ConformalCalibration>& calibrations,
                   nlohmann::json metrics, const cnnlstm::TrainConfig& c, const LoadedData& d,
-                  const std::vector<std::pair<std::string, Rows>>& sets) {
+                  const std::vector<std::pair<std::string, Rows>>& sets, const cnnlstm::TrainingDomain& domain) {
   std::vector<ObservedPredicted> chart;
   for (const auto& [name, rows] : sets) {
     if (rows.empty()) continue;
@@ -314,8 +326,11 @@ void write_result(std::vector<Model>& members, const std::vector<cnnlstm::Confor
     metrics["conformal"] = nlohmann::json::array();
     for (const auto& cal : calibrations) metrics["conformal"].push_back(cnnlstm::to_json(cal));
   }
-  const std::map<std::string, std::string> meta{
+  if (domain.aoa)
+    metrics["area_of_applicability"] = {{"threshold", domain.aoa->threshold()}, {"sites", domain.aoa->sites()}};
+  std::map<std::string, std::string> meta{
       {"training", nlohmann::json{{"config", cnnlstm::to_json(c)}, {"data", data_description(d.data)}, {"metrics", metrics}}.dump()}};
+  meta.merge(cnnlstm::training_domain_metadata(domain));
   const std::string model_file = c.out + "/model.safetensors";
   if (members.size() == 1 && calibrations.empty()) cnnlstm::save_model(model_file, members[0], meta);
   else cnnlstm::save_ensemble(model_file, members, calibrations, meta);
@@ -357,7 +372,8 @@ int train_by_recipe(const Model& blank, const cnnlstm::TrainConfig& c, const Loa
     curve.x.push_back(static_cast<double>(p.epoch));
     curve.y.push_back(p.score);
   }
-  write_result(result.members, result.calibration, metrics, c, d, {{"train", split.fit}, {"test", split.test}});
+  const auto domain = training_domain(result.members, c, d, split.fit, result.fold_of_site);
+  write_result(result.members, result.calibration, metrics, c, d, {{"train", split.fit}, {"test", split.test}}, domain);
   write_text_file(c.out + "/history.csv", history.str());
   write_text_file(c.out + "/learning_curves.svg",
                   cnnlstm::line_chart_svg({"Cross-validation curve", "epoch", "out-of-fold RMSE / target SD"}, {curve}));
@@ -397,7 +413,8 @@ int train_with_validation(const Model& blank, const cnnlstm::TrainConfig& c, con
     const auto& h = histories[0];
     metrics["epochs_done"] = h.empty() ? 0 : h.back().epoch;
   }
-  write_result(members, calibrations, metrics, c, d, {{"train", split.fit}, {"validation", split.validation}, {"test", split.test}});
+  write_result(members, calibrations, metrics, c, d, {{"train", split.fit}, {"validation", split.validation}, {"test", split.test}},
+               training_domain(members, c, d, split.fit, {}));
   write_text_file(c.out + "/history.csv", all_histories_csv(histories));
   write_text_file(c.out + "/learning_curves.svg", learning_curves_svg(histories[0]));
   return 0;

@@ -44,7 +44,7 @@ inline std::vector<Flag> config_flags() {
           {"eval-interval", "N", "epochs between evaluations"},
           {"no-shuffle", "", "visit the training rows in the given order"},
           {"no-standardize", "", "learn raw targets instead of standardised ones"},
-          {"input-scaling", "standard|none", "standardise each input channel and feature on the training rows (default standard)"},
+          {"input-scaling", "standard|minmax|none", "scale each input channel and feature on the training rows: standardise (default) or map its range to [0, 1]"},
           {"threads", "N", "OpenMP threads (0: default)"},
           {"quiet", "", "no progress output"}};
 }

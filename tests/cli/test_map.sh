@@ -109,4 +109,17 @@ if have gdal_translate; then
 fi
 check '[ -z "$(ls -A "$bad")" ]' "bad runs left files: $(ls -A "$bad" | tr '\n' ' ')"
 
+# --- rasters in their units: the static stack as Int16 with a GDAL scale of 1e-4 (as MODIS products
+# come) maps like the Float32 stack, to its Int16 rounding ---
+if have gdal_translate && have gdalinfo; then
+  gdal_translate -q -ot Int16 -scale 0 1 0 10000 -a_scale 0.0001 -a_nodata -32768 "$r/static.tif" "$work/static_int16.tif"
+  "$soc" map --model "$m1" --static "$work/static_int16.tif" --series "${series[@]}" --out "$out/int16.tif" --quiet 2>/dev/null \
+    || fail "map from the Int16 stack"
+  stats() { gdalinfo -stats "$1" 2>/dev/null | grep -m1 "Minimum=" | sed 's/[^0-9.,-]//g'; }  # min,max,mean,sd
+  IFS=, read -r min max mean _ <<<"$(stats "$out/map.tif")"
+  IFS=, read -r imin imax imean _ <<<"$(stats "$out/int16.tif")"
+  check 'awk -v a="$mean" -v b="$imean" -v c="$max" -v d="$imax" "BEGIN { exit !((a - b)^2 < 1e-4 && (c - d)^2 < 1e-2) }"' \
+    "the Int16 stack maps to mean $imean, max $imax; the Float32 stack to mean $mean, max $max"
+fi
+
 report

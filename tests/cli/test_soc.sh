@@ -113,6 +113,31 @@ expect 2 "broken.json: not valid JSON" -- "$soc" train "${common[@]}" --config "
 expect 2 "unknown model variant \"CNN_LSTM\"" -- "$soc" train "${common[@]}" --variant CNN_LSTM --out "$work/x8"
 for x in x1 x2 x3 x4 x5 x6 x7 x8; do absent "$work/$x/model.safetensors"; done
 
+# --- the training domain: the area of applicability and the inputs' training ranges ---
+"$soc" predict --model "$work/run/model.safetensors" --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --aoa --out "$work/aoa.csv" \
+  2>/dev/null && head -1 "$work/aoa.csv" | grep -qx "row,mean,q05,q50,q95,DI,AOA" && pass || fail "predict --aoa: columns"
+# The training sites are their own nearest neighbours (DI 0, inside); AOA is 1 or 0 and agrees with DI's order.
+[ "$(awk -F, 'NR > 1 && $6 == 0 && $7 == 1' "$work/aoa.csv" | wc -l)" -ge 240 ] && pass || fail "predict --aoa: training sites inside"
+[ "$(awk -F, 'NR > 1 && ($7 != 0 && $7 != 1)' "$work/aoa.csv" | wc -l)" -eq 0 ] && pass || fail "predict --aoa: AOA not 0/1"
+expect 2 "holds no area of applicability" -- "$soc" predict --model "$work/member2.safetensors" --x-cnn "$d/x_cnn.npy" \
+  --x-lstm "$d/x_lstm.npy" --aoa --out "$work/noaoa.csv"
+absent "$work/noaoa.csv"
+# Covariates in other units (every value 1000, float32 0x447a0000) are refused, naming the input, unless allowed.
+{ head -c 128 "$d/x_cnn.npy"; printf '\x00\x00\x7a\x44%.0s' $(seq 75000); } >"$work/x_units.npy"
+expect 3 "static channel 0: 100.0% of 7500 values lie outside the training sites' range" -- "$soc" predict \
+  --model "$work/run/model.safetensors" --x-cnn "$work/x_units.npy" --x-lstm "$d/x_lstm.npy" --out "$work/units.csv"
+absent "$work/units.csv"
+expect 3 "scale factor not applied" -- "$soc" evaluate --model "$work/run/model.safetensors" --x-cnn "$work/x_units.npy" \
+  --x-lstm "$d/x_lstm.npy" --y "$d/y.npy"
+"$soc" predict --model "$work/run/model.safetensors" --x-cnn "$work/x_units.npy" --x-lstm "$d/x_lstm.npy" --allow-out-of-range \
+  --out "$work/units.csv" 2>"$work/units.err" && grep -q "WARNING: inputs outside" "$work/units.err" && present "$work/units.csv" \
+  || fail "predict --allow-out-of-range"
+# A PyTorch export records no ranges: used as it is.
+"$soc" predict --model "$work/member2.safetensors" --x-cnn "$work/x_units.npy" --x-lstm "$d/x_lstm.npy" --out "$work/units2.csv" \
+  2>/dev/null && pass || fail "a model without ranges is not checked"
+"$soc" train "${common[@]}" --input-scaling minmax --epochs 10 --ensemble 2 --quiet --out "$work/minmax" >/dev/null 2>&1 \
+  && grep -aq 'input_scaling\\":\\"minmax' "$work/minmax/model.safetensors" && pass || fail "train --input-scaling minmax"
+
 # --- bad data: exit 3, nothing written ---
 printf 'not a numpy file at all' >"$work/garbage.npy"
 expect 3 "garbage.npy: .*magic" -- "$soc" train --x-cnn "$work/garbage.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" \

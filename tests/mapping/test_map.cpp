@@ -194,7 +194,7 @@ bool close(double got, double expected) { return std::abs(got - expected) <= 1e-
 soc::MapOptions options_for(const Inputs& in, std::vector<std::string> models, const std::string& out) {
   soc::MapOptions o;
   o.models = std::move(models);
-  o.statics = in.statics;
+  o.statics = {in.statics};
   o.series = in.series;
   o.out = out;
   o.block = 16;  // several blocks, with halos crossing between them
@@ -400,7 +400,7 @@ TEST_CASE("inputs that disagree in size, geotransform, projection or band count 
   fails_with(dir / "three_years.tif", "3 bands (years)");
 
   auto o = options_for(in, {model}, dir / "bad.tif");
-  o.statics = in.series[0];  // 4 bands, not 10
+  o.statics = {in.series[0]};  // 4 bands, not 10
   CHECK_THROWS_WITH_AS(soc::make_map(o), doctest::Contains("4 bands, but the models read 10 static covariates"),
                        cnnlstm::ShapeError);
   o = options_for(in, {model}, dir / "bad.tif");

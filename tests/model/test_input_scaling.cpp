@@ -115,3 +115,27 @@ TEST_CASE("the input scaling travels with the model file") {
   for (Index i = 0; i < 5; ++i) CHECK(a(i, 0) == b(i, 0));
   std::filesystem::remove(path);
 }
+
+TEST_CASE("minmax scaling maps the training rows' range of each feature to [0, 1]") {
+  Rng rng(4);
+  Inputs x(rng);
+  const std::vector<std::int64_t> rows{1, 2, 4};
+  const FeatureScaling s = fit_feature_scaling<double, 4>(x.cnn, 1, rows, FeatureScalingKind::minmax);
+  TensorBuffer<double, 4> scaled;
+  apply_feature_scaling<double, 4>(x.cnn, 1, s, scaled);
+  for (Index c = 0; c < 10; ++c) {
+    double lo = 1e300, hi = -1e300;
+    for (auto r : rows)
+      for (Index i = 0; i < 25; ++i) {
+        lo = std::min(lo, scaled.data()[(r * 10 + c) * 25 + i]);
+        hi = std::max(hi, scaled.data()[(r * 10 + c) * 25 + i]);
+      }
+    CHECK(lo == doctest::Approx(0).scale(1));
+    CHECK(hi == doctest::Approx(1));
+  }
+  // A constant feature is shifted to 0, not divided by 0.
+  for (Index i = 0; i < x.lstm.size(); i += 12) x.lstm.data()[i + 3] = 7.5;
+  const FeatureScaling f = fit_feature_scaling<double, 3>(x.lstm, 2, rows, FeatureScalingKind::minmax);
+  CHECK(f.mean[3] == 7.5);
+  CHECK(f.scale[3] == 1.0);
+}

@@ -41,6 +41,13 @@ for model in one ens; do
     check '[ "$(grep -c "pixels predicted" "$work/map_$n.log")" -eq 1 ]' "map $model on $n ranks: the summary is not printed once"
   done
 done
+# With the area of applicability (two more bands, computed in each rank's blocks).
+m=$work/ens/model.safetensors
+"$soc" map --model "$m" "${inputs[@]}" --aoa --block 32 --out "$out/aoa.tif" --quiet 2>/dev/null || fail "map --aoa alone"
+ranks 3 "$soc" map --model "$m" "${inputs[@]}" --aoa --block 32 --out "$out/aoa_3.tif" --quiet 2>"$work/aoa_3.log" \
+  || fail "map --aoa on 3 ranks: $(cat "$work/aoa_3.log")"
+same "$(pixels "$out/aoa.tif")" "$(pixels "$out/aoa_3.tif")" "map --aoa: 3 ranks against one process"
+check 'gdalinfo "$out/aoa_3.tif" | grep -q "Description = AOA"' "map --aoa on 3 ranks: no AOA band"
 no_temporaries "$out"
 
 # --- bad setups: the failing rank's message, its exit code, no map ---

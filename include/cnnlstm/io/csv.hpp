@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,20 @@ class CsvTable {
     std::vector<double> out;
     out.reserve(rows_.size());
     for (std::size_t r = 0; r < rows_.size(); ++r) out.push_back(parse_number(rows_[r][c], r, column));
+    return out;
+  }
+
+  // The column's values as numbers, with an empty field (or NA) as missing; anything else must
+  // parse completely and be finite, as in numbers().
+  std::vector<std::optional<double>> optional_numbers(const std::string& column) const {
+    const std::size_t c = require_column(column);
+    std::vector<std::optional<double>> out;
+    out.reserve(rows_.size());
+    for (std::size_t r = 0; r < rows_.size(); ++r) {
+      const std::string field = trim(rows_[r][c]);
+      if (field.empty() || field == "NA") out.emplace_back();
+      else out.emplace_back(parse_number(field, r, column));
+    }
     return out;
   }
 

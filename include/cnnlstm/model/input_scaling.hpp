@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@
 #include "../core/tensor.hpp"
 
 namespace cnnlstm {
+
+// How a scaling is fitted: standard, (x - mean) / sd; minmax, (x - min) / (max - min), the
+// training rows' range mapped to [0, 1]. Both are stored as the same (mean, scale) pair.
+enum class FeatureScalingKind { standard, minmax };
 
 // One input's scaling along its feature axis; empty: the identity.
 struct FeatureScaling {
@@ -39,13 +44,16 @@ Index inner_size(const Shape<Rank>& shape, int axis) {
 
 }  // namespace detail
 
-// Mean and (population) standard deviation of every index along `axis` of x (N, ...), over the
-// given rows and all other axes. A constant feature gets scale 1 (it is only centred).
+// For every index along `axis` of x (N, ...), over the given rows and all other axes: the mean
+// and (population) standard deviation, or (minmax) the minimum and the range. A constant feature
+// gets scale 1 (it is only shifted).
 template <class T, int Rank>
-FeatureScaling fit_feature_scaling(TensorRef<T, Rank> x, int axis, std::span<const std::int64_t> rows) {
+FeatureScaling fit_feature_scaling(TensorRef<T, Rank> x, int axis, std::span<const std::int64_t> rows,
+                                   FeatureScalingKind kind = FeatureScalingKind::standard) {
   const Index width = x.dimension(axis), inner = detail::inner_size<Rank>(x.shape(), axis);
   const Index per_row = x.size() / std::max<Index>(x.dimension(0), 1), outer = per_row / (width * inner);
   std::vector<double> sum(static_cast<std::size_t>(width), 0.0), sum_sq(sum);
+  std::vector<double> lowest(sum.size(), std::numeric_limits<double>::infinity()), highest(sum.size(), -lowest[0]);
   for (const std::int64_t r : rows) {
     const T* row = x.data() + r * per_row;
     for (Index o = 0; o < outer; ++o)
@@ -54,11 +62,19 @@ FeatureScaling fit_feature_scaling(TensorRef<T, Rank> x, int axis, std::span<con
           const double v = static_cast<double>(row[(o * width + j) * inner + i]);
           sum[static_cast<std::size_t>(j)] += v;
           sum_sq[static_cast<std::size_t>(j)] += v * v;
+          lowest[static_cast<std::size_t>(j)] = std::min(lowest[static_cast<std::size_t>(j)], v);
+          highest[static_cast<std::size_t>(j)] = std::max(highest[static_cast<std::size_t>(j)], v);
         }
   }
   FeatureScaling s;
   const double n = static_cast<double>(rows.size()) * static_cast<double>(outer * inner);
   for (std::size_t j = 0; j < sum.size(); ++j) {
+    if (kind == FeatureScalingKind::minmax) {
+      const double range = highest[j] - lowest[j];
+      s.mean.push_back(lowest[j]);
+      s.scale.push_back(range > 1e-9 * std::max(1.0, std::abs(lowest[j])) ? range : 1.0);
+      continue;
+    }
     const double mean = sum[j] / n;
     const double sd = std::sqrt(std::max(0.0, sum_sq[j] / n - mean * mean));
     s.mean.push_back(mean);

@@ -158,9 +158,10 @@ class SocModel {
     return std::any_of(input_scaling_.begin(), input_scaling_.end(), [](const FeatureScaling& s) { return !s.empty(); });
   }
   // The scaling of every input that has a feature axis, fitted on the given rows.
-  InputScaling fit_input_scaling(const Inputs& x, std::span<const std::int64_t> rows) const {
+  InputScaling fit_input_scaling(const Inputs& x, std::span<const std::int64_t> rows,
+                                 FeatureScalingKind kind = FeatureScalingKind::standard) const {
     InputScaling s;
-    fit_scalings(s, x, rows, std::index_sequence_for<Branches...>{});
+    fit_scalings(s, x, rows, kind, std::index_sequence_for<Branches...>{});
     return s;
   }
 
@@ -353,9 +354,10 @@ class SocModel {
   }
 
   template <std::size_t... I>
-  void fit_scalings(InputScaling& s, const Inputs& x, std::span<const std::int64_t> rows, std::index_sequence<I...>) const {
+  void fit_scalings(InputScaling& s, const Inputs& x, std::span<const std::int64_t> rows, FeatureScalingKind kind,
+                    std::index_sequence<I...>) const {
     ((s[I] = feature_axis_of<Branches>() == 0 ? FeatureScaling{}
-                                               : fit_feature_scaling(std::get<I>(x), feature_axis_of<Branches>(), rows)),
+                                               : fit_feature_scaling(std::get<I>(x), feature_axis_of<Branches>(), rows, kind)),
      ...);
   }
 

@@ -80,6 +80,7 @@ struct RecipeResult {
   std::vector<CvPoint> cv_curve;                   // the pooled out-of-fold curve
   Matrix<double> out_of_fold;                      // (training rows, outputs) at E*, in target units
   std::vector<ConformalCalibration> calibration;   // one per output
+  std::vector<std::int64_t> fold_of_site;          // (training rows) the internal fold holding each out
 };
 
 // Reported after each network finishes (from the thread that trained it, one report at a time).
@@ -216,7 +217,7 @@ class Recipe {
       throw DataError("the recipe's " + std::to_string(options_.folds) + "-fold cross-validation needs at least " +
                       std::to_string(2 * options_.folds) + " training rows, got " + std::to_string(train_rows.size()));
     Scalings scaling{options_.trainer.standardize_targets ? standardization(data.targets, train_rows) : TargetScaling{},
-                     options_.trainer.standardize_inputs ? blank.fit_input_scaling(data.inputs, train_rows)
+                     options_.trainer.standardize_inputs ? blank.fit_input_scaling(data.inputs, train_rows, options_.trainer.input_scaling)
                                                          : typename Model::InputScaling{}};
     RecipeResult<Model> result;
     const std::vector<FoldRun> folds = run_folds(blank, scaling, data, train_rows);
@@ -226,6 +227,9 @@ class Recipe {
     result.epochs = best->epoch;
     result.out_of_fold = out_of_fold_at(folds, static_cast<std::size_t>(best - result.cv_curve.begin()),
                                         train_rows.size(), blank.outputs());
+    result.fold_of_site.resize(train_rows.size());
+    for (std::size_t f = 0; f < folds.size(); ++f)
+      for (const std::size_t p : folds[f].positions) result.fold_of_site[p] = static_cast<std::int64_t>(f);
     result.members = run_members(blank, scaling, data, train_rows, result.epochs);
     result.calibration = calibrate(result.out_of_fold, data.targets, train_rows);
     return result;

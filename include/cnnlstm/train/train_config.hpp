@@ -41,7 +41,7 @@ struct TrainConfig {
   Index patience = TrainerOptions{}.patience;  // evaluations without improvement before a network stops
   bool shuffle = TrainerOptions{}.shuffle;
   bool standardize_targets = TrainerOptions{}.standardize_targets;
-  std::string input_scaling = "standard";  // "standard": per-feature standardisation; "none"
+  std::string input_scaling = "standard";  // "standard": per-feature standardisation; "minmax": to [0, 1]; "none"
   bool paper_init = InitOptions{}.xavier_linear;  // Xavier-uniform Linear weights, bias 0.01
   int threads = 0;         // 0: OpenMP's default
 
@@ -62,7 +62,8 @@ struct TrainConfig {
     // A warm start continues the model it was given, in that model's own target scaling (none
     // for a PyTorch export): standardising would reinterpret its output.
     o.standardize_targets = standardize_targets && init.empty();
-    o.standardize_inputs = input_scaling == "standard" && init.empty();
+    o.standardize_inputs = input_scaling != "none" && init.empty();
+    o.input_scaling = input_scaling == "minmax" ? FeatureScalingKind::minmax : FeatureScalingKind::standard;
     return o;
   }
 
@@ -113,8 +114,9 @@ inline void apply_train_config(const nlohmann::json& j, const std::string& where
   r.read("shuffle", c.shuffle);
   r.read("standardize_targets", c.standardize_targets);
   r.read("input_scaling", c.input_scaling);
-  if (c.input_scaling != "standard" && c.input_scaling != "none")
-    throw ConfigError(where + ": key \"input_scaling\" must be \"standard\" or \"none\", got \"" + c.input_scaling + "\"");
+  if (c.input_scaling != "standard" && c.input_scaling != "minmax" && c.input_scaling != "none")
+    throw ConfigError(where + ": key \"input_scaling\" must be \"standard\", \"minmax\" or \"none\", got \"" +
+                      c.input_scaling + "\"");
   r.read("paper_init", c.paper_init);
   r.read("threads", c.threads, 0, 4096);
   r.read("x_cnn", c.x_cnn);

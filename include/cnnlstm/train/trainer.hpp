@@ -36,7 +36,8 @@ struct TrainerOptions {
                                     // without improvement; 0: never
   bool standardize_targets = true;  // a model without a target scaling learns (y - mean) / sd of
                                     // the training targets; a model with one keeps it
-  bool standardize_inputs = true;   // likewise for the inputs, feature by feature (model/input_scaling.hpp)
+  bool standardize_inputs = true;   // likewise for the inputs, feature by feature (model/input_scaling.hpp),
+  FeatureScalingKind input_scaling = FeatureScalingKind::standard;  // fitted this way
 };
 
 inline void validate(const TrainerOptions& o) {
@@ -169,7 +170,7 @@ class Trainer {
     if (state_.epochs_done == 0 && options_.standardize_targets && model_.target_scaling().mean.empty())
       model_.set_target_scaling(standardization(data.targets, train_rows));
     if (state_.epochs_done == 0 && options_.standardize_inputs && !model_.scales_inputs())
-      model_.set_input_scaling(model_.fit_input_scaling(data.inputs, train_rows));
+      model_.set_input_scaling(model_.fit_input_scaling(data.inputs, train_rows, options_.input_scaling));
     TrainingSummary summary;
     summary.stopped_early = options_.patience > 0 && state_.evaluations_since_best >= options_.patience;  // resumed
     const auto started = std::chrono::steady_clock::now() - seconds_to_duration(state_.seconds);
