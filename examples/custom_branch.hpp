@@ -3,6 +3,8 @@
 // per-site attributes (N, K) such as a legacy soil map's class indicators or a site's land use,
 // through a small dense layer. Anything that meets cnnlstm::Branch plugs into SocModel this way.
 //   x (N, K) -> fc_site -> ReLU -> (N, features)
+// It states every optional trait of the concept (model/branch.hpp), as a branch should: left out,
+// a trait takes its cautious default, which is correct but may be slower or skip the scaling.
 
 #include <cnnlstm/model/branch.hpp>
 #include <cnnlstm/layers/activation.hpp>
@@ -21,6 +23,12 @@ class SiteBranch {
   using Options = SiteBranchOptions;
   using Input = cnnlstm::TensorRef<T, 2>;
   static constexpr const char* input_name = "x_site";
+  // No dropout, so SocModel may run this branch on a thread of its own beside the others.
+  static constexpr bool draws_random_numbers = false;
+  // The K attributes lie along axis 1 of (N, K): the model standardises them one by one.
+  static constexpr int feature_axis = 1;
+  // No forward_lanes / backward_lanes / backward_parameters_lanes: SocModel goes through forward
+  // and backward, converting the features to and from its lane layout (the same numbers).
 
   SiteBranch(cnnlstm::ParameterLayout& layout, const Options& options)
       : options_(options), fc_(layout, options.name, options.attributes, options.features) {}
