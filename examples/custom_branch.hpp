@@ -25,8 +25,10 @@ class SiteBranch {
   static constexpr const char* input_name = "x_site";
   // No dropout, so SocModel may run this branch on a thread of its own beside the others.
   static constexpr bool draws_random_numbers = false;
-  // The K attributes lie along axis 1 of (N, K): the model standardises them one by one.
-  static constexpr int feature_axis = 1;
+  // No feature axis: one-hot class indicators are used as they are (1 would make the model
+  // standardise each of the K attributes of (N, K), as suits measured attributes; here it made
+  // the example's test RMSE 4.89 g/kg instead of 4.47).
+  static constexpr int feature_axis = 0;
   // No forward_lanes / backward_lanes / backward_parameters_lanes: SocModel goes through forward
   // and backward, converting the features to and from its lane layout (the same numbers).
 
