@@ -12,17 +12,13 @@
 #include "train_test_support.hpp"
 
 using namespace cnnlstm;
-using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 
 namespace {
 
-struct Fixture {
-  SimulatedData data = simulate_soil_data({.samples = 120, .seed = 21});
-  Tensor<float, 2> y = column(data.y);
+struct Fixture : test::SimulatedFixture {
   std::vector<std::int64_t> fit, validation;
-  Fixture() { std::tie(fit, validation) = split_validation(data.train_index, 0.2, 1); }
-  Trainer<Model>::Data inputs() const { return {{data.x_cnn, data.x_lstm}, y}; }
+  Fixture() : SimulatedFixture(120, 21) { std::tie(fit, validation) = split_validation(data.train_index, 0.2, 1); }
 };
 
 Model fresh_model(std::uint64_t seed = 314) {
