@@ -57,7 +57,10 @@ void check_input_ranges(const ModelsAndData& m, const Rows& rows, const CommandL
     check.add_sites(c ? c->data() + r * c->size() / c->dimension(0) : nullptr, patch,
                     s ? s->data() + r * s->size() / s->dimension(0) : nullptr, years, 1);
   }
-  enforce_input_ranges(check, cl.has("allow-out-of-range"), command);
+  const cnnlstm::InputNames names = m.domain.names.value_or(cnnlstm::InputNames{});
+  const bool all_features = s && static_cast<Index>(names.features.size()) == s->dimension(2);
+  enforce_input_ranges(check, cl.has("allow-out-of-range"), command, names.channels,
+                       all_features ? names.features : std::vector<std::string>{});
 }
 
 // The DI of every row (NaN for rows not given) and whether it lies inside the area of applicability.

@@ -362,6 +362,15 @@ void tally_block(const BandBlock<float>& block, Index years, bool series, cnnlst
   }
 }
 
+// The static bands' and series files' names against the ones the model was trained on.
+void check_band_order(const cnnlstm::InputNames& trained, const MapInputs& in) {
+  std::vector<std::string> channels, features;
+  for (Index b = 0; in.statics && b < in.statics->bands(); ++b) channels.push_back(in.statics->band_name(b));
+  for (const RasterReader& r : in.series) features.push_back(std::filesystem::path(r.path()).stem().string());
+  if (in.statics) check_input_order(trained.channels, channels, "static channel", "map");
+  check_input_order(trained.features, features, "series file", "map");
+}
+
 // Before anything is written: the inputs of up to 16 blocks spread over the raster (all of a
 // small one) against the models' training ranges (cnnlstm/soilmap/input_ranges.hpp).
 void check_input_ranges(const cnnlstm::TrainingDomain& domain, const std::vector<PixelRect>& blocks, const RasterSize& size,
@@ -379,7 +388,7 @@ void check_input_ranges(const cnnlstm::TrainingDomain& domain, const std::vector
   }
   std::vector<std::string> channel_names, feature_names;
   for (Index b = 0; in.statics && b < in.statics->bands(); ++b) channel_names.push_back(in.statics->band_name(b));
-  for (const RasterReader& r : in.series) feature_names.push_back(std::filesystem::path(r.path()).filename().string());
+  for (const RasterReader& r : in.series) feature_names.push_back(std::filesystem::path(r.path()).stem().string());
   enforce_input_ranges(check, o.allow_out_of_range, "map", channel_names, feature_names);
 }
 
@@ -444,6 +453,7 @@ MapSummary make_map(const MapOptions& options) {
   const RasterSize size = in.grid.size;
 
   const auto domain = cnnlstm::stored_training_domain(ensemble.metadata, o.models.front());
+  if (domain.names) check_band_order(*domain.names, in);
   const std::optional<cnnlstm::AreaOfApplicability> aoa =
       o.aoa ? std::optional(required_aoa(domain, o.models.front(), "map")) : std::nullopt;
 

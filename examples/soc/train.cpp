@@ -38,6 +38,8 @@ CommandLine train_command_line() {
                 {"bootstrap", "", "with --cv-folds 0 and --ensemble: each member trains on a bootstrap resample"},
                 {"lower-limit", "X|none",
                  "predictions and intervals never go below X (default 0 if no training target is negative)"},
+                {"names", "FILE", "JSON naming the inputs (x_cnn_channels, x_lstm_features), stored in the model "
+                                  "(default: the bands.json soc extract wrote beside --x-cnn or --x-lstm)"},
                 {"out", "DIR", "output folder"},
                 {"resume", "", "with --cv-folds 0: continue from the checkpoints in DIR"},
                 {"data-parallel", "PARTS",
@@ -76,8 +78,40 @@ struct RunOptions {
   bool resume = false;
   bool quiet = false;
   LowerLimitChoice lower_limit;
-  Index data_parallel = 0;  // parts of every batch (0: not data parallel)
+  Index data_parallel = 0;                    // parts of every batch (0: not data parallel)
+  std::optional<cnnlstm::InputNames> names;  // of the inputs, if known
 };
+
+// The inputs' names for the model file: --names FILE, else the bands.json soc extract wrote
+// beside the arrays, if any. Lists of another length than the arrays' are refused.
+std::optional<cnnlstm::InputNames> input_names(const CommandLine& cl, const cnnlstm::TrainConfig& c, const LoadedData& d) {
+  std::string file = cl.text("names");
+  for (const std::string& array : {c.x_cnn, c.x_lstm})
+    if (file.empty() && !array.empty()) {
+      const auto beside = std::filesystem::path(array).parent_path() / "bands.json";
+      if (std::filesystem::exists(beside)) file = beside.string();
+    }
+  if (file.empty()) return std::nullopt;
+  const auto j = read_json_file(file);
+  cnnlstm::InputNames names;
+  try {
+    names.channels = j.value("x_cnn_channels", std::vector<std::string>{});
+    names.features = j.value("x_lstm_features", std::vector<std::string>{});
+  } catch (const nlohmann::json::exception& e) {
+    throw cnnlstm::ConfigError(file + ": expected lists of names \"x_cnn_channels\" and \"x_lstm_features\": " + e.what());
+  }
+  const Index channels = d.data.x_cnn ? d.data.x_cnn->dimension(1) : 0, features = d.data.x_lstm ? d.data.x_lstm->dimension(2) : 0;
+  if (!d.data.x_cnn) names.channels.clear();
+  if (!d.data.x_lstm) names.features.clear();
+  const auto count = static_cast<Index>(names.features.size());
+  if (!names.channels.empty() && static_cast<Index>(names.channels.size()) != channels)
+    throw cnnlstm::ShapeError(file + ": " + std::to_string(names.channels.size()) + " x_cnn_channels, but " + c.x_cnn +
+                              " has " + std::to_string(channels) + " channels");
+  if (count > 0 && count != features && cnnlstm::first_series_feature(count, features) < 0)
+    throw cnnlstm::ShapeError(file + ": " + std::to_string(count) + " x_lstm_features, but the model reads " +
+                              std::to_string(features) + " series features of " + c.x_lstm);
+  return names;
+}
 
 // The targets' lower limit for predictions and intervals: as given (checked against every
 // training target, so a wrong limit fails before training, naming the row), or 0 when no
@@ -302,10 +336,13 @@ std::string all_histories_csv(const std::vector<std::vector<cnnlstm::EvaluationR
 // for the model file; each site's cross-validation fold, or none for leave-one-out.
 template <class Model>
 cnnlstm::TrainingDomain training_domain(std::vector<Model>& members, const cnnlstm::TrainConfig& c, const LoadedData& d,
-                                        const Rows& fit, std::vector<std::int64_t> fold_of_site) {
+                                        const Rows& fit, std::vector<std::int64_t> fold_of_site,
+                                        const std::optional<cnnlstm::InputNames>& names) {
   if (fold_of_site.empty())
     for (std::size_t i = 0; i < fit.size(); ++i) fold_of_site.push_back(static_cast<std::int64_t>(i));
-  return cnnlstm::fit_training_domain(std::span<Model>(members), d.data, fit, std::move(fold_of_site), c.rand_seed);
+  auto domain = cnnlstm::fit_training_domain(std::span<Model>(members), d.data, fit, std::move(fold_of_site), c.rand_seed);
+  domain.names = names;
+  return domain;
 }
 
 // What every run writes: the model file (one network, or an ensemble in one file, with the
@@ -372,7 +409,7 @@ int train_by_recipe(const Model& blank, const cnnlstm::TrainConfig& c, const Loa
     curve.x.push_back(static_cast<double>(p.epoch));
     curve.y.push_back(p.score);
   }
-  const auto domain = training_domain(result.members, c, d, split.fit, result.fold_of_site);
+  const auto domain = training_domain(result.members, c, d, split.fit, result.fold_of_site, e.names);
   write_result(result.members, result.calibration, metrics, c, d, {{"train", split.fit}, {"test", split.test}}, domain);
   write_text_file(c.out + "/history.csv", history.str());
   write_text_file(c.out + "/learning_curves.svg",
@@ -414,7 +451,7 @@ int train_with_validation(const Model& blank, const cnnlstm::TrainConfig& c, con
     metrics["epochs_done"] = h.empty() ? 0 : h.back().epoch;
   }
   write_result(members, calibrations, metrics, c, d, {{"train", split.fit}, {"validation", split.validation}, {"test", split.test}},
-               training_domain(members, c, d, split.fit, {}));
+               training_domain(members, c, d, split.fit, {}, e.names));
   write_text_file(c.out + "/history.csv", all_histories_csv(histories));
   write_text_file(c.out + "/learning_curves.svg", learning_curves_svg(histories[0]));
   return 0;
@@ -431,8 +468,8 @@ int run_train(const Arguments& args) {
     return 0;
   }
   if (c.out.empty()) throw UsageError("train: an output folder is required: give --out DIR");
-  const RunOptions e{cl.has("bootstrap"), cl.has("resume"), cl.has("quiet"), lower_limit_flag(cl),
-                     cl.integer("data-parallel", 1, 4096).value_or(0)};
+  RunOptions e{cl.has("bootstrap"), cl.has("resume"), cl.has("quiet"), lower_limit_flag(cl),
+               cl.integer("data-parallel", 1, 4096).value_or(0), std::nullopt};
   if (e.data_parallel > 0 && c.uses_recipe())
     throw UsageError("train: --data-parallel trains networks selected on a validation split: add --cv-folds 0 (the "
                      "recipe shares its folds and members among the ranks instead)");
@@ -452,10 +489,11 @@ int run_train(const Arguments& args) {
     std::vector<OutputPath> outputs;
     for (const char* name : {"model.safetensors", "metrics.json", "history.csv", "learning_curves.svg", "observed_vs_predicted.svg"})
       outputs.push_back({c.out + "/" + name, "--out"});
-    check_outputs(outputs, {c.x_cnn, c.x_lstm, c.y, c.train_index, c.test_index, c.init, cl.text("config")});
+    check_outputs(outputs, {c.x_cnn, c.x_lstm, c.y, c.train_index, c.test_index, c.init, cl.text("config"), cl.text("names")});
   }
   const LoadedData d = load_training_data(c);
   if (job_size() > 1) require_same_on_all_ranks(cnnlstm::to_json(c).dump() + input_fingerprints(c).dump(), "data files or flags");
+  e.names = input_names(cl, c, d);
   if (d.spec.cnn && d.spec.cnn->patch % 2 == 0)
     throw cnnlstm::ShapeError(c.x_cnn + ": its patches are " + std::to_string(d.spec.cnn->patch) + "x" +
                               std::to_string(d.spec.cnn->patch) + "; soc map centres the window on each pixel, which needs an "

@@ -24,7 +24,7 @@ index_npy() {
 }
 index_npy "$work/all.npy" 300
 "$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-index "$work/all.npy" --ensemble 3 \
-  --epochs 20 --quiet --out "$work/run" >/dev/null 2>&1 || fail "train"
+  --epochs 20 --names "$d/covariates.json" --quiet --out "$work/run" >/dev/null 2>&1 || fail "train"
 model=$work/run/model.safetensors
 series=("$r"/series_*.tif)
 
@@ -77,4 +77,13 @@ absent "$work/untagged.tif"
 "$soc" map --model "$model" --static "$work/static_x100.tif" --series "${series[@]}" --allow-out-of-range --out "$work/x100.tif" \
   --quiet 2>"$work/x100.log" && grep -q "WARNING: inputs outside" "$work/x100.log" && present "$work/x100.tif" \
   || fail "map --allow-out-of-range"
+
+# The model records its inputs' names: the same static files in another order are refused.
+statics=("$r"/static_[0-9]*.tif)
+swapped=("${statics[1]}" "${statics[0]}" "${statics[@]:2}")
+expect 3 "static channel 0 is 'slope', but the model was trained on 'elevation' there: the same inputs in another order" -- \
+  "$soc" map --model "$model" --static "${swapped[@]}" --series "${series[@]}" --out "$work/swapped.tif"
+absent "$work/swapped.tif"
+"$soc" map --model "$model" --static "${statics[@]}" --series "${series[@]}" --out "$work/files.tif" --quiet 2>/dev/null \
+  && present "$work/files.tif" || fail "map from one file per channel, in the training order"
 report

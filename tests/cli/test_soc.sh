@@ -135,6 +135,10 @@ expect 3 "scale factor not applied" -- "$soc" evaluate --model "$work/run/model.
 # A PyTorch export records no ranges: used as it is.
 "$soc" predict --model "$work/member2.safetensors" --x-cnn "$work/x_units.npy" --x-lstm "$d/x_lstm.npy" --out "$work/units2.csv" \
   2>/dev/null && pass || fail "a model without ranges is not checked"
+printf '{"x_cnn_channels": ["a", "b", "c"], "x_lstm_features": []}' >"$work/names3.json"
+expect 3 "names3.json: 3 x_cnn_channels, but .*x_cnn.npy has 10 channels" -- "$soc" train "${common[@]}" --names "$work/names3.json" \
+  --out "$work/names3"
+absent "$work/names3/model.safetensors"
 "$soc" train "${common[@]}" --input-scaling minmax --epochs 10 --ensemble 2 --quiet --out "$work/minmax" >/dev/null 2>&1 \
   && grep -aq 'input_scaling\\":\\"minmax' "$work/minmax/model.safetensors" && pass || fail "train --input-scaling minmax"
 

@@ -72,6 +72,12 @@ std::string raw_bytes(const std::vector<T>& values) {
   return {reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)};
 }
 
+// A safetensors file built by hand: the 8-byte length, the header text as given, then
+// `data_size` zero bytes.
+inline std::string safetensors_file(const std::string& header, std::size_t data_size) {
+  return le_bytes(header.size(), 8) + header + std::string(data_size, '\0');
+}
+
 // An .npy file built by hand: any version, the dict padded with spaces and a newline to 64 bytes.
 inline std::string npy_file(int major, const std::string& dict, const std::string& data) {
   const int length_bytes = major == 1 ? 2 : 4;

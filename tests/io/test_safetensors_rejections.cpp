@@ -12,15 +12,11 @@
 using namespace cnnlstm;
 using io_test::check_error;
 using io_test::le_bytes;
+using io_test::safetensors_file;
 using io_test::TempDir;
 using io_test::write_bytes;
 
 namespace {
-
-// 8-byte length, the header text as given, then `data_size` zero bytes.
-std::string safetensors_file(const std::string& header, std::size_t data_size) {
-  return le_bytes(header.size(), 8) + header + std::string(data_size, '\0');
-}
 
 void check_rejected(const std::string& bytes, std::vector<std::string> fragments) {
   TempDir dir;

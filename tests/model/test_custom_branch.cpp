@@ -10,6 +10,22 @@ using namespace cnnlstm;
 
 static_assert(Branch<SiteBranch<double>, double>);
 static_assert(!Branch<Linear<double>, double>);
+// The example states every optional trait of the concept (model/branch.hpp).
+static_assert(!SiteBranch<double>::draws_random_numbers);
+static_assert(SiteBranch<double>::feature_axis == 0);
+static_assert(!LaneBranch<SiteBranch<double>, double>);
+
+TEST_CASE("the example branch's feature_axis 0 keeps its attributes as they are") {
+  using Model = SocModel<double, SiteBranch<double>>;
+  Model model({{SiteBranchOptions{.attributes = 3, .features = 2}}, DenseHeadOptions{}});
+  TensorBuffer<double, 2> x({4, 3});
+  for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<double>(i % 3) * 10.0 + static_cast<double>(i / 3);
+  const std::vector<std::int64_t> rows{0, 1, 2, 3};
+  const auto scaling = model.fit_input_scaling({x.view()}, rows);
+  CHECK(scaling[0].empty());  // no scaling is fitted, and none is accepted
+  CHECK_THROWS_WITH_AS(model.set_input_scaling({FeatureScaling{{1.0, 2.0, 3.0}, {1.0, 1.0, 1.0}}}),
+                       "input x_site has no feature axis, so it cannot be scaled", ConfigError);
+}
 
 TEST_CASE("a user-defined third branch passes the gradient check inside SocModel") {
   using Model = SocModel<double, CnnBranch<double>, LstmBranch<double>, SiteBranch<double>>;

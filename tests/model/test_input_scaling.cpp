@@ -72,10 +72,10 @@ TEST_CASE("a model with an input scaling sees scaled inputs, and its input gradi
   TensorBuffer<double, 3> lstm_scaled;
   apply_feature_scaling<double, 4>(x.cnn, 1, scaling[0], cnn_scaled);
   apply_feature_scaling<double, 3>(x.lstm, 2, scaling[1], lstm_scaled);
-  const Tensor<double, 2> plain = model.predict({cnn_scaled, lstm_scaled}).map();
+  const Tensor<double, 2> plain = model.predict({cnn_scaled, lstm_scaled});
   auto scaled_model = model;
   scaled_model.set_input_scaling(scaling);
-  const Tensor<double, 2> scaled = scaled_model.predict({x.cnn, x.lstm}).map();
+  const Tensor<double, 2> scaled = scaled_model.predict({x.cnn, x.lstm});
   for (Index i = 0; i < 6; ++i) CHECK(scaled(i, 0) == doctest::Approx(plain(i, 0)).epsilon(1e-12));
 
   // Finite differences on the raw inputs (channels around 900 with spread 10) and parameters.
@@ -110,8 +110,8 @@ TEST_CASE("the input scaling travels with the model file") {
   auto loaded = load_model<float>(path);
   auto& back = std::get<CnnLstmModel<float>>(loaded.model);
   CHECK(back.input_scaling() == model.input_scaling());
-  const Tensor<float, 2> a = model.predict({cnn, lstm}).map();
-  const Tensor<float, 2> b = back.predict({cnn, lstm}).map();
+  const Tensor<float, 2> a = model.predict({cnn, lstm});
+  const Tensor<float, 2> b = back.predict({cnn, lstm});
   for (Index i = 0; i < 5; ++i) CHECK(a(i, 0) == b(i, 0));
   std::filesystem::remove(path);
 }

@@ -119,3 +119,14 @@ TEST_CASE("a stored training domain is read strictly; files without one have non
   CHECK_FALSE(none.ranges.has_value());
   CHECK_FALSE(none.aoa.has_value());
 }
+
+TEST_CASE("the inputs' names travel in the training domain's metadata") {
+  TrainingDomain domain;
+  domain.names = InputNames{{"elevation", "slope"}, {"evi"}};
+  const auto stored = stored_training_domain(training_domain_metadata(domain), "m.safetensors");
+  REQUIRE(stored.names.has_value());
+  CHECK(*stored.names == *domain.names);
+  CHECK_FALSE(stored.ranges.has_value());
+  const std::map<std::string, std::string> typo{{"input_names", R"({"channel": ["a"]})"}};
+  CHECK_THROWS_WITH_AS(stored_training_domain(typo, "m.safetensors"), doctest::Contains("did you mean \"channels\""), FormatError);
+}

@@ -167,6 +167,52 @@ TEST_CASE("configuration keys follow the paper's config.py and are validated") {
   CHECK(error(R"({"epochs": 10})") == "no error");
 }
 
+TEST_CASE("the configuration and the model spec reject the same out-of-range sizes with the same message") {
+  // What follows the key's name, e.g. " must be in [1, 1000000], got 0".
+  const auto rule = [](const std::string& message) { return message.substr(message.find("\" ") + 1); };
+  const auto config_error = [&](const std::string& key, const nlohmann::json& value) {
+    TrainConfig c;
+    try {
+      apply_train_config({{key, value}}, "c.json", c);
+    } catch (const ConfigError& e) {
+      return rule(e.what());
+    }
+    return std::string("no error");
+  };
+  const auto spec_error = [&](const std::string& branch, const std::string& key, const nlohmann::json& value) {
+    nlohmann::json j = to_json(paper_spec("CNN-LSTM_evi"));
+    j[branch][key] = value;
+    try {
+      model_spec_from_json(j, "m.json");
+    } catch (const ConfigError& e) {
+      return rule(e.what());
+    }
+    return std::string("no error");
+  };
+  struct Pair {
+    std::string config_key, branch, spec_key;
+    nlohmann::json bad;
+  };
+  const Pair pairs[] = {{"num_channels", "cnn", "in_channels", 0},
+                        {"lstm_input_size", "lstm", "input_size", 1'000'001},
+                        {"lstm_hidden_size", "lstm", "hidden_size", 0},
+                        {"lstm_hidden_size", "lstm", "hidden_size", 1'000'001},
+                        {"lstm_num_layers", "lstm", "num_layers", 101},
+                        {"lstm_dropout", "lstm", "dropout", 1.0},
+                        {"lstm_dropout", "lstm", "dropout", -0.1},
+                        {"head_hidden", "head", "hidden", {4, 0}}};
+  for (const Pair& p : pairs) {
+    CAPTURE(p.config_key);
+    CAPTURE(p.bad.dump());
+    const std::string from_config = config_error(p.config_key, p.bad);
+    CHECK(from_config.find(" must be in ") == 0);
+    CHECK(from_config == spec_error(p.branch, p.spec_key, p.bad));
+  }
+  // Within the bounds both accept: the configuration once allowed only 100000 hidden units.
+  CHECK(config_error("lstm_hidden_size", 200'000) == "no error");
+  CHECK(spec_error("lstm", "hidden_size", 200'000) == "no error");
+}
+
 TEST_CASE("the effective configuration round-trips through JSON") {
   TrainConfig c;
   c.x_cnn = "a.npy";

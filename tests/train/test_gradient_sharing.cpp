@@ -14,16 +14,13 @@
 #include "train_test_support.hpp"
 
 using namespace cnnlstm;
-using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 using Buffer = Parameters<float>::Buffer;
 
 namespace {
 
-struct Fixture {
-  SimulatedData data = simulate_soil_data({.samples = 120, .seed = 21});
-  Tensor<float, 2> y = column(data.y);
-  Trainer<Model>::Data inputs() const { return {{data.x_cnn, data.x_lstm}, y}; }
+struct Fixture : cnnlstm::test::SimulatedFixture {
+  Fixture() : SimulatedFixture(120, 21) {}
 };
 
 Model fresh_model() {

@@ -13,15 +13,12 @@
 #include "train_test_support.hpp"
 
 using namespace cnnlstm;
-using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 
 namespace {
 
-struct Fixture {
-  SimulatedData data = simulate_soil_data({.samples = 300, .seed = 21});
-  Tensor<float, 2> y = column(data.y);
-  Trainer<Model>::Data inputs() const { return {{data.x_cnn, data.x_lstm}, y}; }
+struct Fixture : test::SimulatedFixture {
+  Fixture() : SimulatedFixture(300, 21) {}
 };
 
 Model blank_model() { return Model({{CnnBranchOptions{}, LstmBranchOptions{}}, DenseHeadOptions{}}); }

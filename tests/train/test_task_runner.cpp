@@ -11,15 +11,12 @@
 #include "train_test_support.hpp"
 
 using namespace cnnlstm;
-using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 
 namespace {
 
-struct Fixture {
-  SimulatedData data = simulate_soil_data({.samples = 200, .seed = 5});
-  Tensor<float, 2> y = column(data.y);
-  Trainer<Model>::Data inputs() const { return {{data.x_cnn, data.x_lstm}, y}; }
+struct Fixture : cnnlstm::test::SimulatedFixture {
+  Fixture() : SimulatedFixture(200, 5) {}
 };
 
 Model blank_model() { return Model({{CnnBranchOptions{}, LstmBranchOptions{}}, DenseHeadOptions{}}); }

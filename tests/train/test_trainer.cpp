@@ -12,17 +12,13 @@
 #include "train_test_support.hpp"
 
 using namespace cnnlstm;
-using cnnlstm::test::column;
 using Model = CnnLstmModel<float>;
 
 namespace {
 
-struct Fixture {
-  SimulatedData data = simulate_soil_data({.samples = 120, .seed = 21});
-  Tensor<float, 2> y = column(data.y);
+struct Fixture : test::SimulatedFixture {
   std::vector<std::int64_t> fit, validation;
-  Fixture() { std::tie(fit, validation) = split_validation(data.train_index, 0.2, 1); }
-  Trainer<Model>::Data inputs() const { return {{data.x_cnn, data.x_lstm}, y}; }
+  Fixture() : SimulatedFixture(120, 21) { std::tie(fit, validation) = split_validation(data.train_index, 0.2, 1); }
 };
 
 Model fresh_model(std::uint64_t seed = 314) {
@@ -139,6 +135,56 @@ TEST_CASE("a checkpoint resumes to a bit-identical model") {
   t3.fit(f.inputs(), f.fit, f.validation);
   CHECK(resumed.parameters().values() == straight.parameters().values());
   CHECK(t3.history().size() == t1.history().size());
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a checkpoint's state is read as strictly as a configuration: keys and types are named") {
+  const auto path = (std::filesystem::temp_directory_path() / "cnnlstm_strict_checkpoint.safetensors").string();
+  auto model = fresh_model();
+  const std::vector<Index> shape{model.parameters().size()};
+  TrainerState<float> state;
+  state.adam_m.assign(static_cast<std::size_t>(shape[0]), 0.5f);
+  state.adam_v.assign(state.adam_m.size(), 0.25f);
+  state.history.push_back({4, 0.5, {Metrics{1.0, 0.8, 0.1, 0.5, 0.6, 2.0, 10}}, {}, 1.5});
+  save_checkpoint(path, model, state);
+  const std::map<std::string, std::string> written = SafetensorsFile::open(path).metadata();
+  // The checkpoint again, with its state entry changed as `change` says; what loading it throws.
+  const auto load_with_state = [&](const auto& change) {
+    nlohmann::json j = nlohmann::json::parse(written.at("state"));
+    change(j);
+    std::map<std::string, std::string> metadata = written;
+    metadata["state"] = j.dump();
+    save_safetensors<float>(path, {{"parameters", DType::F32, shape, model.parameters().values().data()},
+                                   {"adam.m", DType::F32, shape, state.adam_m.data()},
+                                   {"adam.v", DType::F32, shape, state.adam_v.data()}},
+                            metadata);
+    auto target = fresh_model(9);
+    try {
+      const TrainerState<float> back = load_checkpoint(path, target);
+      CHECK(back.history.size() == 1);
+      CHECK(back.history[0].train[0].n == 10);
+      CHECK(back.best_score == std::numeric_limits<double>::infinity());  // written as null
+    } catch (const FormatError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  using nlohmann::json;
+  CHECK(load_with_state([](json&) {}) == "no error");
+  const auto contains = [](const std::string& message, const std::string& part) {
+    INFO(message);
+    CHECK(message.find(part) != std::string::npos);
+  };
+  contains(load_with_state([](json& j) { j["epochs_dnoe"] = 3; }),
+           "(checkpoint): key \"state.epochs_dnoe\" is not known (did you mean \"epochs_done\"?)");
+  contains(load_with_state([](json& j) { j["epochs_done"] = "3"; }),
+           "key \"state.epochs_done\" must be a whole number, got \"3\"");
+  contains(load_with_state([](json& j) { j["history"][0]["train"][0]["rmse"] = "low"; }),
+           "key \"state.history[0].train[0].rmse\" must be a number, got \"low\"");
+  contains(load_with_state([](json& j) { j.erase("seconds"); }), "key \"state.seconds\" is missing");
+  contains(load_with_state([](json& j) { j["shuffle_rng"][1] = "12x"; }),
+           "key \"state.shuffle_rng\": word '12x' is not a decimal number");
+  contains(load_with_state([](json& j) { j["history"] = 4; }), "key \"state.history\" must be a list, got 4");
   std::filesystem::remove(path);
 }
 

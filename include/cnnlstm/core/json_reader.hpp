@@ -113,23 +113,46 @@ class JsonObjectReader {
     out = convert<V>(object_.at(key), key);
   }
 
-  // Reads a number and checks lo <= value <= hi (open bounds with the flags).
+  // Reads a number, or a list of numbers, and checks lo <= value <= hi for each (open bounds
+  // with the flags).
   template <class V>
   void read(const std::string& key, V& out, double lo, double hi, bool lo_open = false,
             bool hi_open = false) {
     if (!has(key)) return;
     const V value = convert<V>(object_.at(key), key);
-    const auto v = static_cast<double>(value);
-    const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
-    if (!ok)
-      throw ConfigError(where_ + ": key \"" + full(key) + "\" must be in " + (lo_open ? "(" : "[") +
-                        number(lo) + ", " + number(hi) + (hi_open ? ")" : "]") + ", got " + number(v));
+    const auto check = [&](double v) {
+      const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+      if (!ok)
+        throw ConfigError(where_ + ": key \"" + full(key) + "\" must be in " + (lo_open ? "(" : "[") +
+                          number(lo) + ", " + number(hi) + (hi_open ? ")" : "]") + ", got " + number(v));
+    };
+    if constexpr (std::is_arithmetic_v<V>)
+      check(static_cast<double>(value));
+    else
+      for (const auto& element : value) check(static_cast<double>(element));
     out = value;
   }
 
   JsonObjectReader child(const std::string& key) {
     known_.push_back(key);
     return JsonObjectReader(object_.at(key), where_, full(key));
+  }
+
+  // Throws unless `key` is present and not null.
+  void require(const std::string& key) {
+    if (!has(key)) throw ConfigError(where_ + ": key \"" + full(key) + "\" is missing");
+  }
+
+  // The list of objects under `key` (none if absent), a reader for each: "key[i]" in messages.
+  std::vector<JsonObjectReader> objects(const std::string& key) {
+    if (!has(key)) return {};
+    const nlohmann::json& list = object_.at(key);
+    if (!list.is_array())
+      throw ConfigError(where_ + ": key \"" + full(key) + "\" must be a list, got " + list.dump());
+    std::vector<JsonObjectReader> readers;
+    for (std::size_t i = 0; i < list.size(); ++i)
+      readers.emplace_back(list[i], where_, full(key) + "[" + std::to_string(i) + "]");
+    return readers;
   }
 
   // Throws for the first key that was never asked for, suggesting the closest known one.

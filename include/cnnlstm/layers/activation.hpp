@@ -4,12 +4,14 @@
 //   ReLU     y = max(x, 0)         dx = dy where y > 0, else 0   (PyTorch: 0 at x <= 0)
 //   Tanh     y = tanh(x)           dx = dy (1 - y^2)
 //   Sigmoid  y = 1 / (1 + e^-x)    dx = dy y (1 - y)
-// Inside a model they run on the lane layout, a vector at a time (kernels/vector_math.hpp).
+// Inside a model they run on the lane layout, a vector at a time (kernels/vector_math.hpp);
+// forward/backward in PyTorch's layout come from TorchLayout (torch_layout.hpp).
 
 #include "../core/context.hpp"
 #include "../kernels/lane_tensor.hpp"
 #include "../kernels/vector_math.hpp"
 #include "../core/tensor.hpp"
+#include "torch_layout.hpp"
 
 namespace cnnlstm {
 
@@ -46,19 +48,9 @@ struct SigmoidFunction {
 };
 
 template <class T, int Rank, class Function>
-class Activation {
+class Activation : public TorchLayout<Activation<T, Rank, Function>, T, Rank, Rank> {
  public:
-  // x (any shape) -> y (same shape)
-  TensorRef<T, Rank> forward(TensorRef<T, Rank> x, const Context& ctx) {
-    return kernels::from_lanes(forward_lanes(kernels::to_lanes(x, x_lanes_), ctx), y_);
-  }
-
-  // dy -> dx = dy * f'(x)
-  TensorRef<T, Rank> backward(TensorRef<T, Rank> dy) {
-    return kernels::from_lanes(backward_lanes(kernels::to_lanes(dy, dy_lanes_)), dx_);
-  }
-
-  // Lane layout, same shapes as above.
+  // x (any shape) -> y (same shape), in lanes
   kernels::LaneTensor<T, Rank> forward_lanes(const kernels::LaneTensor<T, Rank>& x, const Context& ctx) {
     const kernels::LaneView<T> in = x.lanes;
     const kernels::LaneSpan<T> out = y_lanes_.resize(in.rows, in.cols);
@@ -70,6 +62,7 @@ class Activation {
     return {out, shape_};
   }
 
+  // dy -> dx = dy * f'(x), in lanes
   kernels::LaneTensor<T, Rank> backward_lanes(const kernels::LaneTensor<T, Rank>& dy) {
     if (!cached_)
       throw UsageError(std::string(Function::name) + ": backward needs a training-mode forward");
@@ -90,8 +83,6 @@ class Activation {
   bool cached_ = false;
   Shape<Rank> shape_{};
   kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
-  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
-  TensorBuffer<T, Rank> y_, dx_;
 };
 
 template <class T, int Rank>

@@ -10,6 +10,7 @@
 //   cols (C*k*k, Ho*Wo*Np),   y (O, Ho*Wo*Np) = W (O, C*k*k) cols + b 1^T
 // Row r = (c * k + i) * k + j of cols matches column r of W seen as (O, C*k*k), which is the
 // row-major order of PyTorch's (O, C, k, k) weight, so its values load unchanged.
+// forward/backward in PyTorch's layout come from TorchLayout (torch_layout.hpp).
 
 #include <algorithm>
 #include <array>
@@ -25,6 +26,7 @@
 #include "../kernels/lane_tensor.hpp"
 #include "../core/parameters.hpp"
 #include "../core/tensor.hpp"
+#include "torch_layout.hpp"
 
 namespace cnnlstm {
 
@@ -33,7 +35,7 @@ struct Conv2dOptions {
 };
 
 template <class T>
-class Conv2d {
+class Conv2d : public TorchLayout<Conv2d<T>, T, 4, 4> {
  public:
   Conv2d(ParameterLayout& layout, std::string name, Conv2dOptions options)
       : name_(std::move(name)),
@@ -65,17 +67,7 @@ class Conv2d {
     fill_uniform(p, bias_, bound, rng);
   }
 
-  // x (N, C, H, W) -> y (N, O, Ho, Wo)
-  TensorRef<T, 4> forward(const Parameters<T>& p, TensorRef<T, 4> x, const Context& ctx) {
-    return kernels::from_lanes(forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx), y_);
-  }
-
-  // dy (N, O, Ho, Wo) -> dx (N, C, H, W); accumulates dW and db.
-  TensorRef<T, 4> backward(Parameters<T>& p, TensorRef<T, 4> dy) {
-    return kernels::from_lanes(backward_lanes(p, kernels::to_lanes(dy, dy_lanes_)), dx_);
-  }
-
-  // Lane layout: x (C, H*W*Np) -> cols (C*k*k, Ho*Wo*Np) -> y (O, Ho*Wo*Np) = W cols + b 1^T.
+  // x (N, C, H, W) -> y (N, O, Ho, Wo); in lanes x (C, H*W*Np) -> cols (C*k*k, Ho*Wo*Np) -> y (O, Ho*Wo*Np) = W cols + b 1^T.
   // Training keeps cols for backward; evaluation of several samples reads them from x directly.
   kernels::LaneTensor<T, 4> forward_lanes(const Parameters<T>& p, const kernels::LaneTensor<T, 4>& x,
                                           const Context& ctx) {
@@ -93,7 +85,8 @@ class Conv2d {
     return {y, output_shape_};
   }
 
-  // Lane layout: dy (O, Ho*Wo*Np) -> dx (C, H*W*Np);
+  // dy (N, O, Ho, Wo) -> dx (N, C, H, W), accumulating dW and db; in lanes
+  // dy (O, Ho*Wo*Np) -> dx (C, H*W*Np):
   //   dW += dy cols^T,  db += dy 1,  dcols = W^T dy,  dx = col2im(dcols)
   kernels::LaneTensor<T, 4> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 4>& dy) {
     backward_parameters_lanes(p, dy);
@@ -182,8 +175,6 @@ class Conv2d {
   kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
   kernels::LaneBuffer<T> dcols_;              // (C*k*k, Ho*Wo*Np)
   kernels::WeightOperand<T> weight_operand_;  // W^T when the product has one column
-  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
-  TensorBuffer<T, 4> y_, dx_;
 };
 
 }  // namespace cnnlstm

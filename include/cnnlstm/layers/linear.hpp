@@ -3,6 +3,7 @@
 //   x (N, in)  ->  y (N, out);   weight (out, in), bias (out)
 // Inside a model it runs in the lane layout (kernels/lane_tensor.hpp), where the same product
 // reads y (out, Np) = W x + b 1^T: one GEMM with the samples along the vector lanes.
+// forward/backward in PyTorch's layout come from TorchLayout (torch_layout.hpp).
 
 #include <string>
 
@@ -13,11 +14,12 @@
 #include "../kernels/lane_tensor.hpp"
 #include "../core/parameters.hpp"
 #include "../core/tensor.hpp"
+#include "torch_layout.hpp"
 
 namespace cnnlstm {
 
 template <class T>
-class Linear {
+class Linear : public TorchLayout<Linear<T>, T, 2, 2> {
  public:
   Linear(ParameterLayout& layout, std::string name, Index in_features, Index out_features)
       : name_(std::move(name)),
@@ -41,17 +43,8 @@ class Linear {
     fill_constant(p, bias_, bias);
   }
 
-  // x (N, in) -> y (N, out)
-  TensorRef<T, 2> forward(const Parameters<T>& p, TensorRef<T, 2> x, const Context& ctx) {
-    return kernels::from_lanes(forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx), y_);
-  }
-
-  // dy (N, out) -> dx (N, in);  dW += dy^T x,  db += sum_n dy,  dx = dy W
-  TensorRef<T, 2> backward(Parameters<T>& p, TensorRef<T, 2> dy) {
-    return kernels::from_lanes(backward_lanes(p, kernels::to_lanes(dy, dy_lanes_)), dx_);
-  }
-
-  // Lane layout: x (in, Np) -> y (out, Np) = W x + b; training keeps a copy of x for backward.
+  // x (N, in) -> y (N, out); in lanes x (in, Np) -> y (out, Np) = W x + b. Training keeps a
+  // copy of x for backward.
   kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>& p, const kernels::LaneTensor<T, 2>& x,
                                           const Context& ctx) {
     if (x.shape[1] != in_)
@@ -65,7 +58,8 @@ class Linear {
     return {y, {x.samples(), out_}};
   }
 
-  // Lane layout: dy (out, Np) -> dx (in, Np);  dW += dy x^T,  db += dy 1,  dx = W^T dy
+  // dy (N, out) -> dx (N, in); in lanes dy (out, Np) -> dx (in, Np):
+  //   dW += dy x^T,  db += dy 1,  dx = W^T dy
   kernels::LaneTensor<T, 2> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 2>& dy) {
     check_gradient_shape(dy.shape);
     kernels::gemm_nt<T>({dy.lanes}, {x_cache_.view()}, p.grad(weight_), in_);
@@ -95,8 +89,6 @@ class Linear {
   kernels::LaneBuffer<T> x_cache_;              // (in, Np) the last training input, for backward
   kernels::WeightOperand<T> weight_operand_;    // W^T for one-sample batches
   kernels::LaneBuffer<T> y_lanes_, dx_lanes_;   // (out, Np), (in, Np)
-  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;   // conversions of the PyTorch-layout calls
-  TensorBuffer<T, 2> y_, dx_;                   // (N, out), (N, in)
 };
 
 }  // namespace cnnlstm

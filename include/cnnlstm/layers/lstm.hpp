@@ -43,6 +43,8 @@
 // the gate nonlinearities and the cell update (kernels/lstm_cell.hpp). Buffers only grow, so
 // forward and backward allocate nothing after the first call at the largest batch. In evaluation
 // the per-layer buffers are workspace only: no dropout mask is drawn and backward is refused.
+// forward/backward in PyTorch's layout come from TorchLayout (torch_layout.hpp); the dropout mask
+// between layers is dropout.hpp's, drawn in the order of PyTorch's (T, N, H).
 
 #include <algorithm>
 #include <string>
@@ -58,6 +60,7 @@
 #include "../core/parameters.hpp"
 #include "../core/tensor.hpp"
 #include "dropout.hpp"
+#include "torch_layout.hpp"
 
 namespace cnnlstm {
 
@@ -69,7 +72,7 @@ struct LstmOptions {
 };
 
 template <class T>
-class LSTM {
+class LSTM : public TorchLayout<LSTM<T>, T, 3, 3> {
  public:
   LSTM(ParameterLayout& layout, std::string name, LstmOptions options)
       : name_(std::move(name)),
@@ -100,23 +103,12 @@ class LSTM {
         fill_uniform(p, slot, bound, rng);
   }
 
-  // x (N, T, F) -> y (N, T, H)
-  TensorRef<T, 3> forward(const Parameters<T>& p, TensorRef<T, 3> x, const Context& ctx) {
-    return kernels::from_lanes(forward_lanes(p, kernels::to_lanes(x, x_lanes_), ctx), y_);
-  }
-
   // h_n (L, N, H) and c_n (L, N, H) of the last forward, before dropout.
   TensorRef<T, 3> final_hidden() const { return final_states(&Layer::hidden, h_n_); }
   TensorRef<T, 3> final_cell() const { return final_states(&Layer::cell, c_n_); }
 
-  // dy (N, T, H), the gradient of the output sequence -> dx (N, T, F). Accumulates parameter
-  // gradients; h_n and c_n contribute none (see the header comment).
-  TensorRef<T, 3> backward(Parameters<T>& p, TensorRef<T, 3> dy) {
-    return kernels::from_lanes(backward_lanes(p, kernels::to_lanes(dy, dy_lanes_)), dx_);
-  }
-
-  // Lane layout: x (T*F, Np) -> y (T*H, Np), the top layer's hidden states. Training keeps a
-  // copy of x for backward.
+  // x (N, T, F) -> y (N, T, H); in lanes x (T*F, Np) -> y (T*H, Np), the top layer's hidden
+  // states. Training keeps a copy of x for backward.
   kernels::LaneTensor<T, 3> forward_lanes(const Parameters<T>& p, const kernels::LaneTensor<T, 3>& x,
                                           const Context& ctx) {
     if (x.shape[2] != options_.input_size)
@@ -135,7 +127,9 @@ class LSTM {
     return {layers_.back().hidden.view(), {x.shape[0], steps(), options_.hidden_size}};
   }
 
-  // Lane layout: dy (T*H, Np) -> dx (T*F, Np)
+  // dy (N, T, H), the gradient of the output sequence -> dx (N, T, F); in lanes
+  // dy (T*H, Np) -> dx (T*F, Np). Accumulates parameter gradients; h_n and c_n contribute none
+  // (see the header comment).
   kernels::LaneTensor<T, 3> backward_lanes(Parameters<T>& p, const kernels::LaneTensor<T, 3>& dy) {
     backward_through_layers(p, dy, true);
     return {dx_lanes_.view(), input_shape_};
@@ -167,7 +161,7 @@ class LSTM {
       const auto w_ih_t = matrix(p, layer.weight_ih, layer.input_size).transposed();
       for (Index t = 0; t < steps(); ++t)
         kernels::gemm(w_ih_t, step(dz_.view(), t, 4 * options_.hidden_size), step(dx, t, layer.input_size));
-      if (k > 0 && dropping_) apply_mask(layers_[k - 1].mask.view(), dx);
+      if (k > 0 && dropping_) apply_dropout_mask<T>(dx, layers_[k - 1].mask.view(), dx);
     }
   }
 
@@ -253,26 +247,13 @@ class LSTM {
   }
 
   // layer.dropped = layer.hidden * mask, the mask drawn from the training context's generator in
-  // the order (t, n, j) of PyTorch's (T, N, H); the padding lanes get 0.
+  // the order (t, n, j) of PyTorch's (T, N, H): one block of H rows per time step.
   void drop_output(Layer& layer, Rng& rng) {
-    const Index n = input_shape_[0], np = stride(), h = options_.hidden_size;
-    const kernels::LaneSpan<T> mask = layer.mask.resize(steps() * h, np);
-    std::fill_n(mask.data, mask.rows * mask.ld, T(0));
-    const T keep_scale = static_cast<T>(1.0 / (1.0 - options_.dropout));
-    for (Index t = 0; t < steps(); ++t)
-      for (Index i = 0; i < n; ++i)
-        for (Index j = 0; j < h; ++j)
-          mask.row(t * h + j)[i] = rng.bernoulli(options_.dropout) ? T(0) : keep_scale;
-    kernels::copy_lanes(layer.hidden.view(), layer.dropped);
-    apply_mask(mask, layer.dropped.span());
-  }
-
-  // x *= mask, elementwise
-  static void apply_mask(const kernels::LaneView<T>& mask, const kernels::LaneSpan<T>& x) {
-    kernels::for_each_piece<T>(x.rows, x.cols, x.ld, [&](Index at, auto count) {
-      const auto masked = kernels::load_lanes(x.data + at, count) * kernels::load_lanes(mask.data + at, count);
-      kernels::store_lanes(x.data + at, masked, count);
-    });
+    const Index h = options_.hidden_size;
+    const kernels::LaneSpan<T> mask = layer.mask.resize(steps() * h, stride());
+    draw_dropout_mask(mask, input_shape_[0], 1, h, options_.dropout, rng);
+    const kernels::LaneView<T> hidden = layer.hidden.view();
+    apply_dropout_mask<T>(hidden, mask, layer.dropped.resize(hidden.rows, hidden.cols));
   }
 
   // layers_[k]'s states at the last step, (H, Np) -> out[k] (N, H), for every layer k
@@ -334,8 +315,6 @@ class LSTM {
   kernels::LaneBuffer<T> dc_;       // (H, Np) carry dL/dc_{t+1} * f_{t+1}, then dL/dc_t
   kernels::LaneBuffer<T> dx_lanes_; // (T*F, Np)
   std::vector<T> bias_grad_;        // (4H) sum over t and n of dz
-  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
-  TensorBuffer<T, 3> y_, dx_;       // (N, T, H), (N, T, F)
   mutable TensorBuffer<T, 3> h_n_, c_n_;  // (L, N, H), made on request
 };
 

@@ -10,6 +10,7 @@
 // ReluMaxPool2d is ReLU followed by MaxPool2d in one pass (the CNN branch's conv blocks end with
 // both): the same values and gradients as the two layers, without the ReLU's own pass over the
 // convolution's output (see kernels::Pooling::relu_max).
+// forward/backward in PyTorch's layout come from TorchLayout (torch_layout.hpp).
 
 #include <string>
 
@@ -17,11 +18,12 @@
 #include "../kernels/lane_tensor.hpp"
 #include "../kernels/maxpool.hpp"
 #include "../core/tensor.hpp"
+#include "torch_layout.hpp"
 
 namespace cnnlstm {
 
 template <class T, kernels::Pooling P>
-class Pool2d {
+class Pool2d : public TorchLayout<Pool2d<T, P>, T, 4, 4> {
  public:
   static constexpr const char* name = P == kernels::Pooling::max ? "MaxPool2d" : "ReluMaxPool2d";
 
@@ -47,16 +49,7 @@ class Pool2d {
   }
 
   // x (N, C, H, W) -> y (N, C, Ho, Wo); in training also the argmax of each window
-  TensorRef<T, 4> forward(TensorRef<T, 4> x, const Context& ctx) {
-    return kernels::from_lanes(forward_lanes(kernels::to_lanes(x, x_lanes_), ctx), y_);
-  }
-
-  // dy (N, C, Ho, Wo) -> dx (N, C, H, W): dx at each window's argmax += dy, zero elsewhere
-  TensorRef<T, 4> backward(TensorRef<T, 4> dy) {
-    return kernels::from_lanes(backward_lanes(kernels::to_lanes(dy, dy_lanes_)), dx_);
-  }
-
-  // Lane layout, same shapes as above (kernels/maxpool.hpp).
+  // (in lanes, kernels/maxpool.hpp)
   kernels::LaneTensor<T, 4> forward_lanes(const kernels::LaneTensor<T, 4>& x, const Context& ctx) {
     const auto [ho, wo] = output_size(x.shape[2], x.shape[3]);
     input_shape_ = x.shape;
@@ -68,6 +61,7 @@ class Pool2d {
     return {y, output_shape_};
   }
 
+  // dy (N, C, Ho, Wo) -> dx (N, C, H, W): dx at each window's argmax += dy, zero elsewhere
   kernels::LaneTensor<T, 4> backward_lanes(const kernels::LaneTensor<T, 4>& dy) {
     if (!cached_) throw UsageError(std::string(name) + ": backward needs a training-mode forward");
     if (dy.shape != output_shape_)
@@ -88,8 +82,6 @@ class Pool2d {
   Shape<4> input_shape_{}, output_shape_{};  // (N, C, H, W) and (N, C, Ho, Wo) of the last forward
   kernels::LaneBuffer<T> y_lanes_, dx_lanes_;
   kernels::LaneBuffer<T> argmax_;             // like y: the chosen window offset i * k + j (or -1)
-  kernels::LaneBuffer<T> x_lanes_, dy_lanes_;  // conversions of the PyTorch-layout calls
-  TensorBuffer<T, 4> y_, dx_;
 };
 
 template <class T>

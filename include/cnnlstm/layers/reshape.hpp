@@ -3,6 +3,8 @@
 //   Flatten       (N, C, H, W) -> (N, C*H*W)      PyTorch's x.view(N, -1)
 //   LastTimeStep  (N, T, H)    -> (N, H)          PyTorch's out[:, -1, :]
 //   Concat        (N, A), (N, B), ... -> (N, A + B + ...)   PyTorch's torch.cat([a, b], dim=1)
+// Flatten and LastTimeStep get forward/backward in PyTorch's layout from TorchLayout
+// (torch_layout.hpp) over their lane pair; Concat, with K inputs, has its own.
 
 #include <algorithm>
 #include <array>
@@ -10,24 +12,16 @@
 #include "../core/context.hpp"
 #include "../kernels/lane_tensor.hpp"
 #include "../core/tensor.hpp"
+#include "torch_layout.hpp"
 
 namespace cnnlstm {
 
 template <class T>
-class Flatten {
+class Flatten : public TorchLayout<Flatten<T>, T, 4, 2> {
  public:
-  TensorRef<T, 2> forward(TensorRef<T, 4> x, const Context&) {
-    input_shape_ = x.shape();
-    return TensorRef<T, 2>(x.data(), {x.dimension(0), x.size() / std::max<Index>(x.dimension(0), 1)});
-  }
-  // A view of dy with the input's shape: flattening moves no data.
-  TensorRef<T, 4> backward(TensorRef<T, 2> dy) const {
-    if (dy.size() != element_count(input_shape_)) throw flatten_error(dy.shape());
-    return TensorRef<T, 4>(dy.data(), input_shape_);
-  }
-
-  // Lane layout: x (C, H*W*Np) -> (C*H*W, Np), the same memory when the channel rows are
-  // contiguous (always, but for one sample whose H*W is not a whole number of vectors).
+  // x (N, C, H, W) -> (N, C*H*W); in lanes x (C, H*W*Np) -> (C*H*W, Np), the same memory when
+  // the channel rows are contiguous (always, but for one sample whose H*W is not a whole number
+  // of vectors).
   kernels::LaneTensor<T, 2> forward_lanes(const kernels::LaneTensor<T, 4>& x, const Context&) {
     input_shape_ = x.shape;
     const Index np = x.stride(), positions = x.lanes.cols / std::max<Index>(np, 1);
@@ -39,9 +33,10 @@ class Flatten {
     return {y, shape};
   }
 
-  // Lane layout: dy (C*H*W, Np) -> (C, H*W*Np)
+  // dy (N, C*H*W) -> dx (N, C, H, W); in lanes dy (C*H*W, Np) -> (C, H*W*Np)
   kernels::LaneTensor<T, 4> backward_lanes(const kernels::LaneTensor<T, 2>& dy) {
-    if (dy.shape[0] * dy.shape[1] != element_count(input_shape_)) throw flatten_error(dy.shape);
+    if (dy.shape[0] != input_shape_[0] || dy.shape[0] * dy.shape[1] != element_count(input_shape_))
+      throw flatten_error(dy.shape);
     const Index channels = input_shape_[1], cols = dy.lanes.rows / channels * dy.lanes.cols;
     if (kernels::padded_cols<T>(cols) == cols) return {{dy.lanes.data, channels, cols, cols}, input_shape_};
     const kernels::LaneSpan<T> dx = dx_lanes_.resize(channels, cols);
@@ -50,8 +45,7 @@ class Flatten {
   }
 
  private:
-  template <std::size_t Rank>
-  ShapeError flatten_error(const std::array<Index, Rank>& got) const {
+  ShapeError flatten_error(const Shape<2>& got) const {
     return ShapeError("Flatten backward: expected input " + shape_string(input_shape_) + " flattened, got " +
                       shape_string(got));
   }
@@ -61,18 +55,10 @@ class Flatten {
 };
 
 template <class T>
-class LastTimeStep {
+class LastTimeStep : public TorchLayout<LastTimeStep<T>, T, 3, 2> {
  public:
-  TensorRef<T, 2> forward(TensorRef<T, 3> x, const Context&) {
-    require_shape(x.dimension(1) > 0, "LastTimeStep", "(N, T, H) with T >= 1", x.shape());
-    input_shape_ = x.shape();
-    const Index n = x.dimension(0), steps = x.dimension(1), h = x.dimension(2);
-    y_.resize({n, h});
-    for (Index i = 0; i < n; ++i)
-      std::copy_n(x.data() + (i * steps + steps - 1) * h, h, y_.data() + i * h);
-    return y_;
-  }
-  // Lane layout: x (T*H, Np) -> the rows of the last step (H, Np), the same memory
+  // x (N, T, H) -> y (N, H); in lanes x (T*H, Np) -> the rows of the last step (H, Np), the same
+  // memory
   kernels::LaneTensor<T, 2> forward_lanes(const kernels::LaneTensor<T, 3>& x, const Context&) {
     require_shape(x.shape[1] > 0, "LastTimeStep", "(N, T, H) with T >= 1", x.shape);
     input_shape_ = x.shape;
@@ -80,7 +66,7 @@ class LastTimeStep {
     return {x.lanes.rows_from((steps - 1) * h, h), {x.shape[0], h}};
   }
 
-  // Lane layout: dy (H, Np) -> dx (T*H, Np), zero except at the last step
+  // dy (N, H) -> dx (N, T, H), zero except at the last step; in lanes dy (H, Np) -> dx (T*H, Np)
   kernels::LaneTensor<T, 3> backward_lanes(const kernels::LaneTensor<T, 2>& dy) {
     const Index n = input_shape_[0], steps = input_shape_[1], h = input_shape_[2];
     if (dy.shape != Shape<2>{n, h}) throw gradient_error(dy.shape);
@@ -88,17 +74,6 @@ class LastTimeStep {
     std::fill_n(dx.data, (steps - 1) * h * dx.ld, T(0));
     for (Index j = 0; j < h; ++j) std::copy_n(dy.lanes.row(j), dy.lanes.cols, dx.row((steps - 1) * h + j));
     return {dx, input_shape_};
-  }
-
-  // dy (N, H) -> dx (N, T, H), zero except at the last step
-  TensorRef<T, 3> backward(TensorRef<T, 2> dy) {
-    const Index n = input_shape_[0], steps = input_shape_[1], h = input_shape_[2];
-    if (dy.shape() != Shape<2>{n, h}) throw gradient_error(dy.shape());
-    dx_.resize(input_shape_);
-    dx_.set_zero();
-    for (Index i = 0; i < n; ++i)
-      std::copy_n(dy.data() + i * h, h, dx_.data() + (i * steps + steps - 1) * h);
-    return dx_;
   }
 
  private:
@@ -109,8 +84,6 @@ class LastTimeStep {
   }
 
   Shape<3> input_shape_{};
-  TensorBuffer<T, 2> y_;
-  TensorBuffer<T, 3> dx_;
   kernels::LaneBuffer<T> dx_lanes_;
 };
 

@@ -13,18 +13,25 @@
 //   TensorRef<T, 2> forward(const Parameters<T>&, Input x, const Context&);
 //   Input backward(Parameters<T>&, TensorRef<T, 2> dfeatures);   // accumulates parameter grads
 // It must be copyable (a model is copied for each mapping thread).
-// Optional traits that change what SocModel does (the standard branches set them):
+// Optional traits that change what SocModel does; each has a cautious default when absent, so a
+// branch should state every one (the standard branches and examples/custom_branch.hpp do):
 //   static constexpr bool draws_random_numbers;  // false: the branch never draws from the training
 //                      context's generator, so SocModel may run it on a thread of its own beside
 //                      the others; absent: assumed true, and the branches run one after another
 //   static constexpr int feature_axis;           // the axis of Input whose indices are features
 //                      (1 for (N, C, P, P) patches, 2 for (N, T, F) series): the model can then
-//                      standardise that input feature by feature (input_scaling.hpp); absent:
+//                      standardise that input feature by feature (input_scaling.hpp); 0 or absent:
 //                      the input is used as it is and set_input_scaling refuses a scaling for it
-// Optionally, for speed (SocModel uses them when present; see cnn_branch.hpp):
-//   forward_lanes / backward_lanes      the same in the lane layout (LaneBranch in soc_model.hpp)
+// Optional methods, for speed (SocModel uses them when present, else forward and backward with a
+// conversion of the features; the numbers are the same either way):
+//   kernels::LaneTensor<T, 2> forward_lanes(const Parameters<T>&, Input x, const Context&);
+//   Input backward_lanes(Parameters<T>&, const kernels::LaneTensor<T, 2>& dfeatures);
+//                      the features in the lane layout (both or neither: LaneBranch in
+//                      soc_model.hpp), which saves a transposition per branch and step
 //   void backward_parameters_lanes(Parameters<T>&, const kernels::LaneTensor<T, 2>& dfeatures);
-//                                       the parameter gradients only, for training
+//                      the parameter gradients only, for training, which never needs the input's
+//                      gradient; absent: backward_lanes (or backward) and the input's gradient is
+//                      dropped
 
 #include <concepts>
 

@@ -3,12 +3,14 @@
 //   x (N, C, P, P) -> [conv_k -> ReLU -> MaxPool] x blocks -> flatten -> fc -> ReLU -> (N, features)
 // The paper's CovLSTM: C = 10, P = 5, conv1 10->6 and conv2 6->16 (k 2, s 1, p 1), max-pool 2,
 // flatten 16*2*2 = 64, fc_cnn_1 64->16. The flattened width is computed from the patch size.
+// It computes in the lane layout; forward/backward come from BranchTorchLayout.
 
 #include <iterator>
 #include <string>
 #include <vector>
 
 #include "branch.hpp"
+#include "branch_torch_layout.hpp"
 #include "../layers/activation.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/maxpool2d.hpp"
@@ -32,7 +34,7 @@ struct CnnBranchOptions {
 };
 
 template <class T>
-class CnnBranch {
+class CnnBranch : public BranchTorchLayout<CnnBranch<T>, T, TensorRef<T, 4>> {
  public:
   using Options = CnnBranchOptions;
   using Input = TensorRef<T, 4>;
@@ -51,16 +53,6 @@ class CnnBranch {
   void initialize(Parameters<T>& p, Rng& rng, const InitOptions& init) const {
     for (const Block& b : blocks_) b.conv.initialize(p, rng);
     initialize_linear(fc_, p, rng, init);
-  }
-
-  // x (N, C, P, P) -> features (N, F)
-  TensorRef<T, 2> forward(const Parameters<T>& p, Input x, const Context& ctx) {
-    return kernels::from_lanes(forward_lanes(p, x, ctx), features_);
-  }
-
-  // dfeatures (N, F) -> dx (N, C, P, P)
-  Input backward(Parameters<T>& p, TensorRef<T, 2> dfeatures) {
-    return backward_lanes(p, kernels::to_lanes(dfeatures, dfeatures_lanes_));
   }
 
   // x (N, C, P, P) -> features in the lane layout (F, Np), which is how SocModel runs the branch
@@ -140,8 +132,7 @@ class CnnBranch {
   Flatten<T> flatten_;
   Linear<T> fc_;
   ReLU<T, 2> fc_relu_;
-  kernels::LaneBuffer<T> x_lanes_, dfeatures_lanes_;  // x (C, P*P*Np), dfeatures (F, Np)
-  TensorBuffer<T, 2> features_;                       // (N, F)
+  kernels::LaneBuffer<T> x_lanes_;  // x (C, P*P*Np)
   TensorBuffer<T, 4> dx_;                             // (N, C, P, P)
 };
 

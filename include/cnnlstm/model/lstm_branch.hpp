@@ -2,10 +2,12 @@
 // The LSTM branch: reads yearly remote-sensing series.
 //   x (N, T, F) -> LSTM (layers, hidden H) -> output at the last year (N, H) -> fc -> tanh -> (N, features)
 // The paper: F = 1 (EVI), 11 (phenology) or 12 (both, EVI first), H = 8, 2 layers, fc_lstm_1 8->16.
+// It computes in the lane layout; forward/backward come from BranchTorchLayout.
 
 #include <string>
 
 #include "branch.hpp"
+#include "branch_torch_layout.hpp"
 #include "../layers/activation.hpp"
 #include "../layers/lstm.hpp"
 #include "../layers/reshape.hpp"
@@ -25,7 +27,7 @@ struct LstmBranchOptions {
 };
 
 template <class T>
-class LstmBranch {
+class LstmBranch : public BranchTorchLayout<LstmBranch<T>, T, TensorRef<T, 3>> {
  public:
   using Options = LstmBranchOptions;
   using Input = TensorRef<T, 3>;
@@ -45,16 +47,6 @@ class LstmBranch {
   void initialize(Parameters<T>& p, Rng& rng, const InitOptions& init) const {
     lstm_.initialize(p, rng);
     initialize_linear(fc_, p, rng, init);
-  }
-
-  // x (N, T, F) -> features (N, features)
-  TensorRef<T, 2> forward(const Parameters<T>& p, Input x, const Context& ctx) {
-    return kernels::from_lanes(forward_lanes(p, x, ctx), features_);
-  }
-
-  // dfeatures (N, features) -> dx (N, T, F)
-  Input backward(Parameters<T>& p, TensorRef<T, 2> dfeatures) {
-    return backward_lanes(p, kernels::to_lanes(dfeatures, dfeatures_lanes_));
   }
 
   // x (N, T, F) -> features in the lane layout (features, Np), which is how SocModel runs the branch
@@ -84,8 +76,7 @@ class LstmBranch {
   LastTimeStep<T> last_;
   Linear<T> fc_;
   Tanh<T, 2> tanh_;
-  kernels::LaneBuffer<T> x_lanes_, dfeatures_lanes_;  // x (T*F, Np), dfeatures (features, Np)
-  TensorBuffer<T, 2> features_;                       // (N, features)
+  kernels::LaneBuffer<T> x_lanes_;  // x (T*F, Np)
   TensorBuffer<T, 3> dx_;                             // (N, T, F)
 };
 

@@ -100,6 +100,24 @@ AnySocModel<T> build_model(const ModelSpec& spec) {
 
 // ---- JSON form ----------------------------------------------------------------------------
 
+// The bounds of the sizes a model spec may give, one definition for the spec and the
+// configuration (train/train_config.hpp), which read them with these functions.
+inline constexpr double max_width = 1e6;  // channels, features, hidden units
+inline constexpr double max_lstm_layers = 100;
+
+// A width (or a list of widths) from 1 to max_width.
+template <class V>
+void read_width(JsonObjectReader& r, const std::string& key, V& out) {
+  r.read(key, out, 1, max_width);
+}
+inline void read_lstm_layers(JsonObjectReader& r, const std::string& key, Index& out) {
+  r.read(key, out, 1, max_lstm_layers);
+}
+// Dropout probability p in [0, 1).
+inline void read_dropout(JsonObjectReader& r, const std::string& key, double& out) {
+  r.read(key, out, 0.0, 1.0, false, true);
+}
+
 inline nlohmann::json to_json(const CnnBranchOptions& o) {
   return {{"in_channels", o.in_channels}, {"patch", o.patch},     {"conv_channels", o.conv_channels},
           {"kernel", o.kernel},           {"stride", o.stride},   {"padding", o.padding},
@@ -128,30 +146,27 @@ inline nlohmann::json to_json(const ModelSpec& spec) {
 
 inline CnnBranchOptions cnn_options_from_json(JsonObjectReader r) {
   CnnBranchOptions o;
-  r.read("in_channels", o.in_channels, 1, 1e6);
+  read_width(r, "in_channels", o.in_channels);
   r.read("patch", o.patch, 1, 1e4);
-  r.read("conv_channels", o.conv_channels);
+  read_width(r, "conv_channels", o.conv_channels);
   r.read("kernel", o.kernel, 1, 1e3);
   r.read("stride", o.stride, 1, 1e3);
   r.read("padding", o.padding, 0, 1e3);
   r.read("pool", o.pool, 1, 1e3);
-  r.read("features", o.features, 1, 1e6);
+  read_width(r, "features", o.features);
   r.read("conv_prefix", o.conv_prefix);
   r.read("fc_name", o.fc_name);
   r.finish();
-  for (Index c : o.conv_channels)
-    if (c < 1 || c > 1'000'000)
-      throw ConfigError(r.where() + ": key \"" + r.full("conv_channels") + "\" must list widths from 1 to 1000000");
   return o;
 }
 
 inline LstmBranchOptions lstm_options_from_json(JsonObjectReader r) {
   LstmBranchOptions o;
-  r.read("input_size", o.input_size, 1, 1e6);
-  r.read("hidden_size", o.hidden_size, 1, 1e6);
-  r.read("num_layers", o.num_layers, 1, 100);
-  r.read("dropout", o.dropout, 0.0, 1.0, false, true);
-  r.read("features", o.features, 1, 1e6);
+  read_width(r, "input_size", o.input_size);
+  read_width(r, "hidden_size", o.hidden_size);
+  read_lstm_layers(r, "num_layers", o.num_layers);
+  read_dropout(r, "dropout", o.dropout);
+  read_width(r, "features", o.features);
   r.read("lstm_name", o.lstm_name);
   r.read("fc_name", o.fc_name);
   r.finish();
@@ -160,14 +175,11 @@ inline LstmBranchOptions lstm_options_from_json(JsonObjectReader r) {
 
 inline DenseHeadOptions head_options_from_json(JsonObjectReader r) {
   DenseHeadOptions o;
-  r.read("hidden", o.hidden);
-  r.read("outputs", o.outputs, 1, 1e6);
+  read_width(r, "hidden", o.hidden);
+  read_width(r, "outputs", o.outputs);
   r.read("name", o.name);
   r.read("hidden_prefix", o.hidden_prefix);
   r.finish();
-  for (Index w : o.hidden)
-    if (w < 1 || w > 1'000'000)
-      throw ConfigError(r.where() + ": key \"" + r.full("hidden") + "\" must list widths from 1 to 1000000");
   return o;
 }
 

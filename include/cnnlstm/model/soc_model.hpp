@@ -186,8 +186,19 @@ class SocModel {
   // which training does not need (the same parameter gradients as backward(), bit for bit).
   void backward_parameters(TensorRef<T, 2> dy) { main_.backward_parameters(params_, dy); }
 
-  // Evaluation-mode prediction in target units (N, outputs).
-  TensorRef<T, 2> predict(const Inputs& x) {
+  // Evaluation-mode prediction in target units (N, outputs), owned by the caller: a later call
+  // leaves it as it is. predict_view() is the same without allocating the result.
+  Tensor<T, 2> predict(const Inputs& x) {
+    const TensorRef<T, 2> y = predict_view(x);
+    Tensor<T, 2> out(y.dimension(0), y.dimension(1));
+    std::copy_n(y.data(), y.size(), out.data());
+    return out;
+  }
+
+  // predict() as a view of the model's buffers, for hot loops that copy the values out at once:
+  // it allocates nothing after the first call at the largest batch, and the next forward() or
+  // predict_view() on this model overwrites it.
+  TensorRef<T, 2> predict_view(const Inputs& x) {
     const TensorRef<T, 2> y = forward(x, Context::evaluation());
     if (scaling_.mean.empty()) return y;
     prediction_.resize(y.shape());

@@ -1,9 +1,10 @@
 #pragma once
 // What a trained model records of its training sites so that later predictions can be checked
-// against them: the range of every input (input_ranges.hpp) and the area of applicability
-// (applicability.hpp), fitted together after training and stored in the model file's metadata
-// as "input_ranges" and "area_of_applicability". Models without them (PyTorch exports, files of
-// older versions) are used as they are, unchecked.
+// against them: the range of every input (input_ranges.hpp), the area of applicability
+// (applicability.hpp), fitted together after training, and the names of the inputs when the
+// caller knows them (the raster bands soc extract cut them from); stored in the model file's
+// metadata as "input_ranges", "area_of_applicability" and "input_names". Models without them
+// (PyTorch exports, files of older versions) are used as they are, unchecked.
 //
 //   auto domain = cnnlstm::fit_training_domain(std::span(members), data, train_rows, folds, seed);
 //   metadata.merge(cnnlstm::training_domain_metadata(domain));   // then save_ensemble(..., metadata)
@@ -22,10 +23,33 @@
 
 namespace cnnlstm {
 
+// The names of the static channels (C) and the series features (F, every column of the series
+// the model was trained from), in the training order; either list may be empty (not known).
+struct InputNames {
+  std::vector<std::string> channels, features;
+  bool operator==(const InputNames&) const = default;
+};
+
 struct TrainingDomain {
   std::optional<InputRanges> ranges;
   std::optional<AreaOfApplicability> aoa;
+  std::optional<InputNames> names;
 };
+
+inline nlohmann::json to_json(const InputNames& n) { return {{"channels", n.channels}, {"features", n.features}}; }
+
+inline InputNames input_names_from_json(const nlohmann::json& j, const std::string& where) {
+  InputNames n;
+  try {
+    JsonObjectReader reader(j, where, "input_names");
+    reader.read("channels", n.channels);
+    reader.read("features", n.features);
+    reader.finish();
+  } catch (const ConfigError& e) {
+    throw FormatError(e.what());
+  }
+  return n;
+}
 
 // The most training sites the area of applicability keeps as reference points (a random subset
 // beyond): its search and its record in the model file's header stay small.
@@ -79,6 +103,7 @@ inline std::map<std::string, std::string> training_domain_metadata(const Trainin
   std::map<std::string, std::string> out;
   if (d.ranges) out["input_ranges"] = to_json(*d.ranges).dump();
   if (d.aoa) out["area_of_applicability"] = to_json(*d.aoa).dump();
+  if (d.names) out["input_names"] = to_json(*d.names).dump();
   return out;
 }
 
@@ -105,7 +130,8 @@ auto stored_entry(const std::map<std::string, std::string>& metadata, const std:
 // What a model file's metadata records of its training sites (each part absent in files without it).
 inline TrainingDomain stored_training_domain(const std::map<std::string, std::string>& metadata, const std::string& path) {
   return {detail::stored_entry(metadata, "input_ranges", path, input_ranges_from_json),
-          detail::stored_entry(metadata, "area_of_applicability", path, area_of_applicability_from_json)};
+          detail::stored_entry(metadata, "area_of_applicability", path, area_of_applicability_from_json),
+          detail::stored_entry(metadata, "input_names", path, input_names_from_json)};
 }
 
 }  // namespace cnnlstm

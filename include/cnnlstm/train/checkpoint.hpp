@@ -7,10 +7,13 @@
 // Tensors (the model's scalar type): "parameters", "adam.m", "adam.v" (P each), "best" (P, when a
 // model was selected). Metadata: "format" = "cnnlstm-checkpoint", "model" (ModelSpec JSON),
 // "target_scaling", "input_scaling", "state" (JSON), and the caller's entries (e.g. the configuration).
+// The JSON entries are read as strictly as a configuration (core/json_reader.hpp): a key given
+// twice, an unknown or missing key, or a value of the wrong type is a FormatError naming the key.
 
 #include <map>
 #include <string>
 
+#include "../core/json_reader.hpp"
 #include "../io/safetensors.hpp"
 #include "../io/model_file.hpp"
 #include "trainer.hpp"
@@ -25,18 +28,23 @@ inline nlohmann::json rng_to_json(const Rng::State& s) {
   return j;
 }
 
-inline Rng::State rng_from_json(const nlohmann::json& j, const std::string& where) {
+// A generator state: 4 words as decimal strings.
+inline Rng::State rng_from_json(JsonObjectReader& r, const std::string& key) {
+  std::vector<std::string> words;
+  r.require(key);
+  r.read(key, words);
+  const std::string named = r.where() + ": key \"" + r.full(key) + "\"";
+  if (words.size() != 4) throw ConfigError(named + " must hold 4 words, got " + std::to_string(words.size()));
   Rng::State s{};
-  if (!j.is_array() || j.size() != 4) throw FormatError(where + ": a generator state must be 4 words");
   for (std::size_t i = 0; i < 4; ++i) {
-    if (!j[i].is_string()) throw FormatError(where + ": generator state words are decimal strings");
+    std::size_t used = 0;
     try {
-      std::size_t used = 0;
-      s[i] = std::stoull(j[i].get<std::string>(), &used);
-      if (used != j[i].get<std::string>().size()) throw std::invalid_argument("trailing");
+      s[i] = std::stoull(words[i], &used);
     } catch (const std::exception&) {
-      throw FormatError(where + ": generator state word '" + j[i].get<std::string>() + "' is not a number");
+      used = 0;
     }
+    if (used == 0 || used != words[i].size() || words[i][0] == '-')
+      throw ConfigError(named + ": word '" + words[i] + "' is not a decimal number");
   }
   return s;
 }
@@ -47,13 +55,53 @@ inline nlohmann::json metrics_list_to_json(const std::vector<Metrics>& list) {
   return j;
 }
 
-inline std::vector<Metrics> metrics_list_from_json(const nlohmann::json& j) {
+// The metrics of each output; a measure written as null (not finite) reads as NaN.
+inline std::vector<Metrics> metrics_list_from_json(JsonObjectReader& r, const std::string& key) {
+  r.require(key);
   std::vector<Metrics> out;
-  const auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
-  for (const auto& m : j)
-    out.push_back({number(m.at("rmse")), number(m.at("mae")), number(m.at("me")), number(m.at("r2")),
-                   number(m.at("ccc")), number(m.at("rpiq")), m.at("n").get<std::size_t>()});
+  for (JsonObjectReader m : r.objects(key)) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    Metrics& metrics = out.emplace_back(Metrics{nan, nan, nan, nan, nan, nan, 0});
+    m.read("rmse", metrics.rmse);
+    m.read("mae", metrics.mae);
+    m.read("me", metrics.me);
+    m.read("r2", metrics.r2);
+    m.read("ccc", metrics.ccc);
+    m.read("rpiq", metrics.rpiq);
+    m.require("n");
+    m.read("n", metrics.n);
+    m.finish();
+  }
   return out;
+}
+
+inline EvaluationRecord evaluation_from_json(JsonObjectReader r) {
+  EvaluationRecord e;
+  for (const char* key : {"epoch", "train_loss", "seconds"}) r.require(key);
+  r.read("epoch", e.epoch, 0, 9e15);
+  r.read("train_loss", e.train_loss);
+  r.read("seconds", e.seconds);
+  e.train = metrics_list_from_json(r, "train");
+  e.validation = metrics_list_from_json(r, "validation");
+  r.finish();
+  return e;
+}
+
+// The "state" entry into s (all but the tensors).
+template <class T>
+void read_state(JsonObjectReader r, TrainerState<T>& s) {
+  for (const char* key : {"epochs_done", "adam_steps", "best_epoch", "evaluations_since_best", "seconds", "history"})
+    r.require(key);
+  r.read("epochs_done", s.epochs_done, 0, 9e15);
+  r.read("adam_steps", s.adam_steps, 0, 9e15);
+  s.shuffle_rng = rng_from_json(r, "shuffle_rng");
+  s.dropout_rng = rng_from_json(r, "dropout_rng");
+  r.read("best_epoch", s.best_epoch, -1, 9e15);
+  r.read("best_score", s.best_score);  // null: no model selected yet, the default infinity
+  r.read("evaluations_since_best", s.evaluations_since_best, 0, 9e15);
+  r.read("seconds", s.seconds);
+  for (JsonObjectReader record : r.objects("history")) s.history.push_back(evaluation_from_json(record));
+  r.finish();
 }
 
 }  // namespace detail
@@ -108,8 +156,12 @@ TrainerState<typename Model::Scalar> load_checkpoint(const std::string& path, Mo
   if (!meta.count("format") || meta.at("format") != "cnnlstm-checkpoint")
     throw FormatError(path + ": not a cnnlstm checkpoint (no \"format\": \"cnnlstm-checkpoint\" in its metadata)");
   const std::string where = path + " (checkpoint)";
+  const auto entry = [&](const std::string& key) {
+    if (!meta.count(key)) throw FormatError(where + ": the metadata has no \"" + key + "\" entry");
+    return parse_json_strict(meta.at(key), where + ", metadata entry \"" + key + "\"");
+  };
   try {
-    const auto spec = model_spec_from_json(nlohmann::json::parse(meta.at("model")), where, "model");
+    const auto spec = model_spec_from_json(entry("model"), where, "model");
     if (spec != spec_of(model))
       throw ShapeError(where + ": the checkpoint's model " + to_json(spec).dump() +
                         " differs from the configured " + to_json(spec_of(model)).dump());
@@ -125,30 +177,16 @@ TrainerState<typename Model::Scalar> load_checkpoint(const std::string& path, Mo
       s.best_values.resize(static_cast<std::size_t>(shape[0]));
       file.read("best", s.best_values.data(), shape);
     }
-    const auto j = nlohmann::json::parse(meta.at("state"));
-    s.epochs_done = j.at("epochs_done").get<Index>();
-    s.adam_steps = j.at("adam_steps").get<std::int64_t>();
-    s.shuffle_rng = detail::rng_from_json(j.at("shuffle_rng"), where);
-    s.dropout_rng = detail::rng_from_json(j.at("dropout_rng"), where);
-    s.best_epoch = j.at("best_epoch").get<Index>();
-    s.best_score = j.at("best_score").is_number() ? j.at("best_score").get<double>()
-                                                  : std::numeric_limits<double>::infinity();
-    s.evaluations_since_best = j.at("evaluations_since_best").get<Index>();
-    s.seconds = j.at("seconds").get<double>();
-    for (const auto& r : j.at("history"))
-      s.history.push_back({r.at("epoch").get<Index>(), r.at("train_loss").get<double>(),
-                           detail::metrics_list_from_json(r.at("train")),
-                           detail::metrics_list_from_json(r.at("validation")), r.at("seconds").get<double>()});
-    model.set_target_scaling(target_scaling_from_json(nlohmann::json::parse(meta.at("target_scaling")), where));
+    detail::read_state(JsonObjectReader(entry("state"), where, "state"), s);
+    model.set_target_scaling(target_scaling_from_json(entry("target_scaling"), where));
     // Checkpoints written before inputs were scaled have no entry: their models saw raw inputs.
-    if (meta.count("input_scaling"))
-      detail::set_input_scaling(model, nlohmann::json::parse(meta.at("input_scaling")), where);
+    if (meta.count("input_scaling")) detail::set_input_scaling(model, entry("input_scaling"), where);
     model.parameters().values() = std::move(values);
     return s;
+  } catch (const ConfigError& e) {  // the file is at fault, not a configuration
+    throw FormatError(e.what());
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(where + ": malformed metadata: " + e.what());
-  } catch (const std::out_of_range&) {
-    throw FormatError(where + ": the metadata lacks an entry (model, state or target_scaling)");
   }
 }
 

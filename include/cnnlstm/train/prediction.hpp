@@ -29,7 +29,7 @@ Matrix<double> predict_rows(Model& model, const typename Model::Inputs& inputs,
   for (std::size_t start = 0; start < rows.size(); start += static_cast<std::size_t>(chunk)) {
     const auto part = rows.subspan(start, std::min<std::size_t>(static_cast<std::size_t>(chunk), rows.size() - start));
     batch.gather(inputs, part);
-    const auto y = model.predict(batch.views());
+    const auto y = model.predict_view(batch.views());
     out.middleRows(static_cast<Index>(start), y.dimension(0)) =
         y.matrix(y.dimension(0), y.dimension(1)).template cast<double>();
   }

@@ -89,17 +89,17 @@ inline void apply_train_config(const nlohmann::json& j, const std::string& where
   paper_spec(c.model_name);  // validates the name, with a suggestion
   Index channels = 0, features = 0;
   if (r.has("num_channels")) {
-    r.read("num_channels", channels, 1, 1e6);
+    read_width(r, "num_channels", channels);
     c.num_channels = channels;
   }
   if (r.has("lstm_input_size")) {
-    r.read("lstm_input_size", features, 1, 1e6);
+    read_width(r, "lstm_input_size", features);
     c.lstm_input_size = features;
   }
-  r.read("lstm_hidden_size", c.lstm_hidden_size, 1, 1e5);
-  r.read("lstm_num_layers", c.lstm_num_layers, 1, 100);
-  r.read("lstm_dropout", c.lstm_dropout, 0.0, 1.0, false, true);
-  r.read("head_hidden", c.head_hidden);
+  read_width(r, "lstm_hidden_size", c.lstm_hidden_size);
+  read_lstm_layers(r, "lstm_num_layers", c.lstm_num_layers);
+  read_dropout(r, "lstm_dropout", c.lstm_dropout);
+  read_width(r, "head_hidden", c.head_hidden);
   r.read("lr", c.lr, 0.0, 10.0, true);
   r.read("weight_decay", c.weight_decay, 0.0, 10.0);
   r.read("batch_size", c.batch_size, 1, 1e7);
@@ -128,9 +128,6 @@ inline void apply_train_config(const nlohmann::json& j, const std::string& where
   r.read("init", c.init);
   r.read("out", c.out);
   r.finish();
-  for (Index w : c.head_hidden)
-    if (w < 1 || w > 1'000'000)
-      throw ConfigError(where + ": key \"head_hidden\" must list widths from 1 to 1000000");
 }
 
 inline nlohmann::json to_json(const TrainConfig& c) {
