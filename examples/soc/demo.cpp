@@ -8,6 +8,7 @@
 // Without GDAL: simulate, then train on the simulated arrays (no rasters, no map), saying why.
 // Like soc simulate it replaces only files it wrote itself (OwnedFolder), unless --force.
 
+#include "common_flags.hpp"
 #include "commands.hpp"
 #include "output_guard.hpp"
 #include "workflow.hpp"
@@ -109,8 +110,8 @@ int run_demo(const Arguments& args) {
                  {{"out", "DIR", "output folder (default: soc-demo)"},
                   {"n", "N", "number of simulated sites (default 2000)"},
                   {"seed", "N", "seed of the simulation, the split and the training (default 314)"},
-                  {"threads", "N", "OpenMP threads (0: default)"},
-                  {"force", "", "replace files in DIR that soc demo did not write (by default refused)"}});
+                  flags::threads,
+                  flags::force("demo")});
   if (!cl.parse(args)) return 0;
   const DemoOptions d{cl.text("out", "soc-demo"), cl.text("n", "2000"), cl.text("seed", "314"), cl.text("threads"), cl.has("force")};
   const OwnedFolder model(output_folder(d.dir) + "/model", "demo", {}, d.force);  // before anything is written

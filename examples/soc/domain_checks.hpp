@@ -14,9 +14,6 @@
 
 namespace soc {
 
-inline const Flag allow_out_of_range_flag{
-    "allow-out-of-range", "", "go on when inputs lie mostly outside the training ranges (wrong units?), only warning"};
-
 // Throws a DataError listing the check's problems, or (allowed) prints them as warnings.
 inline void enforce_input_ranges(const cnnlstm::InputRangeCheck& check, bool allowed, const std::string& command,
                                  const std::vector<std::string>& channel_names = {},

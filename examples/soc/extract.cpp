@@ -6,6 +6,7 @@
 // Everything is read and checked before anything is written; then every file is written in full
 // under a temporary name, and only then are they renamed into place. Like soc simulate, it replaces only files it wrote itself (OwnedFolder).
 
+#include "common_flags.hpp"
 #include "commands.hpp"
 #include "command_line.hpp"
 #include "output_guard.hpp"
@@ -150,19 +151,19 @@ int run_extract(const Arguments& args) {
                  "rasters, with nodata in their window or series, or without a target are left out and listed in\n"
                  "DIR/sites.csv with the reason.",
                  {{"samples", "FILE", "sample table: .csv, or a point layer GDAL reads (GeoPackage, Shapefile, GeoJSON)"},
-                  {"static", "FILE...", "static covariates: one stack, or one file per channel, in channel order", true},
-                  {"series", "FILE...", "one file per series feature (EVI first), one band per year", true},
+                  flags::static_covariates,
+                  flags::series,
                   {"target", "NAME", "column to learn (one output per --target)", true},
                   {"crs", "EPSG:N", "CRS of a CSV's coordinates (default EPSG:4326 for lon/lat columns)"},
                   {"x", "COL", "CSV column of the x (longitude) coordinate (default: found by name)"},
                   {"y", "COL", "CSV column of the y (latitude) coordinate (default: found by name)"},
                   {"id", "COL", "column of the sites' ids (default: id, else the row number)"},
                   {"patch", "P", "side of the static window, odd (default 5)"},
-                  {"edge", "MODE", "windows crossing the raster's edge: 'nodata' (default, left out) or 'reflect', as soc map"},
+                  flags::edge,
                   {"test-fraction", "X", "share of the kept sites in test_index.npy (default 0.2; 0: all in train_index.npy)"},
                   {"seed", "N", "seed of the train/test split (default 314)"},
                   {"out", "DIR", "output folder"},
-                  {"force", "", "replace files in DIR that soc extract did not write (by default refused)"}});
+                  flags::force("extract")});
   if (!cl.parse(spread_values(args, {"--static", "--series"}))) return 0;
   ExtractOptions o;
   o.samples.path = cl.required("samples");

@@ -2,6 +2,7 @@
 // for a model (or an ensemble file's mean prediction) on given data (soilmap/importance.hpp): DIR/importance.csv, DIR/importance.json and a bar
 // chart DIR/importance.svg.
 
+#include "common_flags.hpp"
 #include "commands.hpp"
 #include "output_guard.hpp"
 #include "training_record.hpp"
@@ -54,8 +55,8 @@ std::pair<Names, Names> covariate_names(const CommandLine& cl, const cnnlstm::So
 int run_importance(const Arguments& args) {
   CommandLine cl("importance", "Permutation importance: the rise in RMSE when one channel, feature or year is shuffled.",
                  {{"model", "FILE", "model (.safetensors)"},
-                  {"x-cnn", "FILE", "static covariate patches (N, C, P, P) .npy"},
-                  {"x-lstm", "FILE", "yearly series (N, T, F) .npy"},
+                  flags::x_cnn,
+                  flags::x_lstm,
                   {"y", "FILE", "observed targets .npy"},
                   {"index", "FILE", "rows to evaluate on, e.g. the test rows (default: all)"},
                   {"names", "FILE", "JSON with x_cnn_channels and x_lstm_features name lists (soc simulate's covariates.json)"},

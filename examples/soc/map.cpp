@@ -1,6 +1,7 @@
 // soc map: applies one or more models to every pixel of covariate rasters and writes a GeoTIFF
 // map (built only with GDAL; see raster_map.hpp and docs/mapping.md).
 
+#include "common_flags.hpp"
 #include "commands.hpp"
 #include "command_line.hpp"
 #include "domain_checks.hpp"
@@ -22,18 +23,18 @@ int run_map(const Arguments& args) {
                  "interval when the members come from soc train --ensemble, else the members' own quantiles).\n"
                  "A pixel is nodata when its window crosses the edge (--edge nodata) or touches nodata in any band.",
                  {{"model", "FILE", "model (.safetensors from soc train, or a PyTorch export)", true},
-                  {"static", "FILE...", "static covariates: one stack, or one file per channel, in the training order", true},
-                  {"series", "FILE...", "one file per series feature (EVI first), one band per year", true},
+                  flags::static_covariates,
+                  flags::series,
                   {"out", "FILE", "the map (.tif), written to a temporary name and renamed when complete"},
-                  {"edge", "MODE", "windows crossing the raster's edge: 'nodata' (default) or 'reflect'"},
+                  flags::edge,
                   {"block", "N", "pixels per side of a block and of the map's tiles: a multiple of 16 in [16, 4096] (default 256)"},
                   {"output", "K", "which output of a model with several outputs to map, from 0 (default 0)"},
-                  {"threads", "N", "OpenMP threads (0: default)"},
+                  flags::threads,
                   {"quicklook", "FILE", "also write a PNG picture of band 1 with a colour bar"},
                   {"legend", "TEXT", "title of the quick-look (default \"SOC (g/kg)\")"},
                   {"aoa", "", "add the bands DI (dissimilarity index) and AOA (1 inside the models' area of applicability, 0 outside)"},
-                  allow_out_of_range_flag,
-                  {"quiet", "", "no progress output"}});
+                  flags::allow_out_of_range,
+                  flags::quiet});
   if (!cl.parse(spread_values(args, {"--series", "--static"}))) return 0;
   MapOptions o;
   o.models = cl.all("model");

@@ -1,6 +1,7 @@
 // soc predict: applies a model to covariate arrays and writes predictions as .npy or .csv.
 // soc evaluate: metrics of a model on given data (and rows).
 
+#include "common_flags.hpp"
 #include "commands.hpp"
 #include "domain_checks.hpp"
 #include "output_guard.hpp"
@@ -167,12 +168,12 @@ int run_predict(const Arguments& args) {
                  "--model files (an ensemble) writes mean, q05, q50 and q95 per row: the 90% interval, calibrated\n"
                  "when the members come from soc train --ensemble.",
                  {{"model", "FILE", "model (.safetensors from soc train, or a PyTorch state_dict export)", true},
-                  {"x-cnn", "FILE", "static covariate patches (N, C, P, P) .npy"},
-                  {"x-lstm", "FILE", "yearly series (N, T, F) .npy"},
+                  flags::x_cnn,
+                  flags::x_lstm,
                   {"nodata", "MODE", "rows with NaN/inf covariates: 'error' (default) or 'propagate' (predict NaN)"},
-                  {"threads", "N", "OpenMP threads (0: default)"},
+                  flags::threads,
                   {"aoa", "", "add the columns DI (dissimilarity index) and AOA (1 inside the area of applicability, 0 outside)"},
-                  allow_out_of_range_flag,
+                  flags::allow_out_of_range,
                   {"out", "FILE", "predictions, .npy (float32) or .csv"}});
   if (!cl.parse(args)) return 0;
   const std::string out = cl.required("out");
@@ -208,11 +209,11 @@ int run_predict(const Arguments& args) {
 int run_evaluate(const Arguments& args) {
   CommandLine cl("evaluate", "Metrics of a model on given data: RMSE, MAE, ME, R2, CCC, RPIQ (printed as JSON).",
                  {{"model", "FILE", "model (.safetensors); several: the ensemble's mean and interval coverage", true},
-                  {"x-cnn", "FILE", "static covariate patches (N, C, P, P) .npy"},
-                  {"x-lstm", "FILE", "yearly series (N, T, F) .npy"},
+                  flags::x_cnn,
+                  flags::x_lstm,
                   {"y", "FILE", "observed targets (N) or (N, K) .npy"},
                   {"index", "FILE", "rows to evaluate (default: all)"},
-                  allow_out_of_range_flag,
+                  flags::allow_out_of_range,
                   {"out", "FILE", "also write the metrics to this JSON file"}});
   if (!cl.parse(args)) return 0;
   if (cl.has("out")) check_outputs({{cl.text("out"), "--out"}}, input_files(cl));

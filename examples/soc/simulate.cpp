@@ -5,6 +5,7 @@
 // (simulated_rasters.cpp), the inputs of soc extract.
 // It replaces only files it wrote itself (OwnedFolder, output_guard.hpp), unless --force.
 
+#include "common_flags.hpp"
 #include "commands.hpp"
 #include "output_guard.hpp"
 #include "simulated_rasters.hpp"
@@ -26,7 +27,7 @@ int run_simulate(const Arguments& args) {
                   {"test-fraction", "X", "share of sites in the test split (default 0.2)"},
                   {"out", "DIR", "output folder"},
                   {"rasters", "DIR", "also write the region as GeoTIFFs and its sample table in lon/lat, DIR/samples.csv (needs GDAL)"},
-                  {"force", "", "replace files in the folders that soc simulate did not write (by default refused)"}});
+                  flags::force("simulate", "the folders")});
   if (!cl.parse(args)) return 0;
   cnnlstm::SimulationOptions o;
   o.samples = cl.integer("n", 10, 10'000'000).value_or(o.samples);

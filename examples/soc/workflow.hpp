@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common_flags.hpp"
 #include "command_line.hpp"
 #include "output_files.hpp"
 #include "progress.hpp"
@@ -28,8 +29,8 @@ using Rows = std::vector<std::int64_t>;
 inline std::vector<Flag> config_flags() {
   return {{"config", "FILE", "JSON configuration (keys as the paper's config.py; see docs/training.md)"},
           {"variant", "NAME", "model: CNN, LSTM_evi, LSTM_lsp, LSTM_evi_lsp, CNN-LSTM_evi, CNN-LSTM_lsp, CNN-LSTM_evi_lsp"},
-          {"x-cnn", "FILE", "static covariate patches (N, C, P, P) .npy"},
-          {"x-lstm", "FILE", "yearly series (N, T, F) .npy, EVI first"},
+          flags::x_cnn,
+          flags::x_lstm,
           {"y", "FILE", "targets: (N) or (N, K) .npy, or a .csv sample table in the arrays' row order"},
           {"target-column", "NAME", "column of a .csv --y to learn (default soc)", true},
           {"epochs", "N", "training epochs"},
@@ -45,8 +46,8 @@ inline std::vector<Flag> config_flags() {
           {"no-shuffle", "", "visit the training rows in the given order"},
           {"no-standardize", "", "learn raw targets instead of standardised ones"},
           {"input-scaling", "standard|minmax|none", "scale each input channel and feature on the training rows: standardise (default) or map its range to [0, 1]"},
-          {"threads", "N", "OpenMP threads (0: default)"},
-          {"quiet", "", "no progress output"}};
+          flags::threads,
+          flags::quiet};
 }
 
 // Defaults, then the --config file, then the flags.

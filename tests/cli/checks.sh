@@ -1,5 +1,6 @@
-# Shared by the soc end-to-end scripts (source it): a scratch folder, pass/fail counters and the
-# checks. The sourcing script ends with `report`.
+# Shared by the soc end-to-end scripts (source it): a scratch folder ($work), pass/fail counters,
+# the checks (expect, check, present, absent, unchanged), make_npy and have. The sourcing script
+# ends with `report`.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0
@@ -30,8 +31,15 @@ make_npy() {
     printf '%s%*s\n' "$dict" "$pad" ''; head -c $(( $3 * 4 )) /dev/zero; } >"$1"
 }
 
+# check CONDITION MESSAGE: CONDITION (shell code, evaluated) holds, or the check fails with MESSAGE
+check() { if eval "$1"; then pass; else fail "$2"; fi; }
+# have TOOL: TOOL is on the PATH (for the checks that need gdal-bin, ogr2ogr, ...)
+have() { command -v "$1" >/dev/null 2>&1; }
+
 present() { if [ -s "$1" ]; then pass; else fail "$1 is missing or empty"; fi; }
 absent() { if [ -e "$1" ]; then fail "$1 exists but should not"; else pass; fi; }
+# unchanged FILE COPY: FILE still has the content of COPY
+unchanged() { if cmp -s "$1" "$2"; then pass; else fail "$1 was changed"; fi; }
 
 # The closing line test runners are read for, and the exit code.
 report() {

@@ -8,9 +8,6 @@ set -u
 soc=$1
 source "$(dirname "$0")/checks.sh"
 
-check() { if eval "$1"; then pass; else fail "$2"; fi; }
-have() { command -v "$1" >/dev/null 2>&1; }
-
 r=$work/rasters
 "$soc" simulate --n 300 --seed 5 --out "$work/data" --rasters "$r" 2>/dev/null || fail "simulate --rasters"
 statics=("$r"/static_*.tif)

@@ -6,7 +6,6 @@
 set -u
 soc=$(realpath "$1")
 source "$(dirname "$0")/checks.sh"
-check() { if eval "$1"; then pass; else fail "$2"; fi; }
 if ! command -v gdal_translate >/dev/null || ! command -v gdallocationinfo >/dev/null; then
   echo "SKIPPED: gdal-bin (gdal_translate, gdallocationinfo) is not installed"
   exit 77

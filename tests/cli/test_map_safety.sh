@@ -9,7 +9,6 @@ set -u
 soc=$1
 source "$(dirname "$0")/checks.sh"
 
-unchanged() { if cmp -s "$1" "$2"; then pass; else fail "$1 was changed"; fi; }
 temporaries() { ls -A "$1" | grep -c '\.tmp-'; }
 
 d=$work/data

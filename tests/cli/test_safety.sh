@@ -8,9 +8,6 @@ set -u
 soc=$1
 source "$(dirname "$0")/checks.sh"
 
-# unchanged FILE COPY: FILE still has the content of COPY
-unchanged() { if cmp -s "$1" "$2"; then pass; else fail "$1 was changed"; fi; }
-
 d=$work/data
 "$soc" simulate --n 300 --seed 5 --out "$d" 2>/dev/null || fail "simulate"
 "$soc" train --x-cnn "$d/x_cnn.npy" --x-lstm "$d/x_lstm.npy" --y "$d/y.npy" --train-index "$d/train_index.npy" \

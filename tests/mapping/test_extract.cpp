@@ -4,81 +4,23 @@
 // Bad input: coordinate columns not found, a raster without a CRS, a layer that is not points,
 // projected coordinates given as lon/lat.
 
-#include <doctest/doctest.h>
-
-#include "raster_map.hpp"
+#include "mapping_test_support.hpp"
 #include "site_extraction.hpp"
 
-#include <cnnlstm/io/model_file.hpp>
-
-#include <cpl_conv.h>
-#include <gdal.h>
-#include <ogr_srs_api.h>
-
 #include <cmath>
-#include <filesystem>
 #include <fstream>
-#include <functional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
-using cnnlstm::Index;
-namespace fs = std::filesystem;
+using namespace mapping_test;
 
 namespace {
 
 constexpr Index rows = 17, cols = 22, years = 3, channels = 10, features = 12, patch = 5;
 constexpr std::array<double, 6> geotransform{500000, 250, 0, 4400000, 0, -250};
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("cnnlstm_extract_test_" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-OGRSpatialReferenceH srs_of(int epsg) {
-  OGRSpatialReferenceH srs = OSRNewSpatialReference(nullptr);
-  OSRImportFromEPSG(srs, epsg);
-  OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-  return srs;
-}
-
-std::string wkt_of(int epsg) {
-  OGRSpatialReferenceH srs = srs_of(epsg);
-  char* wkt = nullptr;
-  OSRExportToWkt(srs, &wkt);
-  std::string out = wkt;
-  CPLFree(wkt);
-  OSRDestroySpatialReference(srs);
-  return out;
-}
-
-using Values = std::function<float(Index band, Index r, Index c)>;
-
-void write_raster(const std::string& path, Index bands, const Values& value, bool with_crs = true) {
-  GDALAllRegister();
-  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), int(cols), int(rows), int(bands), GDT_Float32, nullptr);
-  REQUIRE(ds != nullptr);
-  std::array<double, 6> g = geotransform;
-  GDALSetGeoTransform(ds, g.data());
-  if (with_crs) GDALSetProjection(ds, wkt_of(32633).c_str());
-  std::vector<float> band(std::size_t(rows * cols));
-  for (Index b = 0; b < bands; ++b) {
-    for (Index r = 0; r < rows; ++r)
-      for (Index c = 0; c < cols; ++c) band[std::size_t(r * cols + c)] = value(b, r, c);
-    GDALRasterBandH h = GDALGetRasterBand(ds, int(b + 1));
-    REQUIRE(GDALRasterIO(h, GF_Write, 0, 0, int(cols), int(rows), band.data(), int(cols), int(rows), GDT_Float32, 0, 0) == CE_None);
-    GDALSetRasterNoDataValue(h, -9999);
-  }
-  GDALClose(ds);
-}
+constexpr TestGrid grid{rows, cols, geotransform};
 
 // Static channel b: a hole of nodata at (8, 14) in channel 2.
 float static_value(Index b, Index r, Index c) {
@@ -100,11 +42,13 @@ Rasters write_rasters(const TempDir& dir) {
   Rasters out;
   for (Index b = 0; b < channels; ++b) {
     out.statics.push_back(dir / ("static_" + std::to_string(b) + ".tif"));
-    write_raster(out.statics.back(), 1, [b](Index, Index r, Index c) { return static_value(b, r, c); });
+    write_geotiff(out.statics.back(), grid, GDT_Float32, every_band(1, {-9999.0}),
+                  [b](Index, Index r, Index c) { return static_value(b, r, c); });
   }
   for (Index f = 0; f < features; ++f) {
     out.series.push_back(dir / ("series_" + std::to_string(f) + ".tif"));
-    write_raster(out.series.back(), years, [f](Index t, Index r, Index c) { return series_value(f, t, r, c); });
+    write_geotiff(out.series.back(), grid, GDT_Float32, every_band(years, {-9999.0}),
+                  [f](Index t, Index r, Index c) { return series_value(f, t, r, c); });
   }
   return out;
 }
@@ -133,19 +77,6 @@ soc::ExtractOptions options_for(const Rasters& r, const std::string& samples) {
   return o;
 }
 
-std::string write_model(const TempDir& dir) {
-  auto model = cnnlstm::build_model<float>(cnnlstm::paper_spec("CNN-LSTM_evi_lsp"));
-  const std::string path = dir / "model.safetensors";
-  std::visit(
-      [&](auto& m) {
-        m.initialize(23);
-        m.set_target_scaling({{15.0}, {4.0}});
-        cnnlstm::save_model(path, m);
-      },
-      model);
-  return path;
-}
-
 // The model's predictions on the extracted arrays: (kept).
 std::vector<float> predict_extracted(const std::string& model_path, const soc::Extraction& e) {
   auto loaded = cnnlstm::load_model<float>(model_path);
@@ -158,16 +89,6 @@ std::vector<float> predict_extracted(const std::string& model_path, const soc::E
   const auto y = model.predict({x_cnn, x_lstm});
   for (Index i = 0; i < e.kept; ++i) out.push_back(y(i, 0));
   return out;
-}
-
-std::vector<float> read_map(const std::string& path) {
-  GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
-  REQUIRE(ds != nullptr);
-  std::vector<float> v(std::size_t(rows * cols));
-  REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, int(cols), int(rows), v.data(), int(cols), int(rows),
-                       GDT_Float32, 0, 0) == CE_None);
-  GDALClose(ds);
-  return v;
 }
 
 }  // namespace
@@ -209,16 +130,9 @@ TEST_CASE("sites in lon/lat take the UTM pixel that holds them; a site's arrays 
   CHECK(e.y[std::size_t(some.array_row)] == 14.0f);
 
   // the model on the extracted arrays gives the map's value at each kept site's pixel
-  const std::string model = write_model(dir);
-  soc::MapOptions m;
-  m.models = {model};
-  m.statics = r.statics;
-  m.series = r.series;
-  m.out = dir / "map.tif";
-  m.block = 16;
-  m.progress = false;
-  soc::make_map(m);
-  const auto map = read_map(m.out);
+  const std::string model = write_model(dir, "CNN-LSTM_evi_lsp", 23);
+  soc::make_map(map_options({model}, r.statics, r.series, dir / "map.tif"));
+  const auto map = RasterFile(dir / "map.tif").band(1);
   const auto predicted = predict_extracted(model, e);
   Index mismatches = 0, compared = 0;
   for (const soc::SiteOutcome& s : e.sites) {
@@ -297,7 +211,8 @@ TEST_CASE("bad sample tables and rasters are errors naming the problem") {
   // a raster without a CRS
   Rasters no_crs = r;
   no_crs.statics[0] = dir / "no_crs.tif";
-  write_raster(no_crs.statics[0], 1, [](Index, Index rr, Index c) { return static_value(0, rr, c); }, false);
+  write_geotiff(no_crs.statics[0], {rows, cols, geotransform, 0}, GDT_Float32, every_band(1, {-9999.0}),
+                [](Index, Index rr, Index c) { return static_value(0, rr, c); });
   const auto [lon, lat] = lon_lat_of(6, 9);
   std::ostringstream good;
   good.precision(15);

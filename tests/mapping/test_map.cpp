@@ -2,28 +2,19 @@
 // nodata goes (edges, a nodata hole, NaN, a gap in a series), every predicted pixel against the
 // model's predict() on a window built by hand, ensembles, reflect edges, and inputs that disagree.
 
-#include <doctest/doctest.h>
-
 #include "geotiff.hpp"
-#include "raster_map.hpp"
+#include "mapping_test_support.hpp"
 
-#include <cnnlstm/io/model_file.hpp>
-
-#include <gdal.h>
-#include <ogr_srs_api.h>
-#include <cpl_conv.h>
-
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <limits>
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
-using cnnlstm::Index;
+using namespace mapping_test;
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,49 +23,7 @@ constexpr Index rows = 23, cols = 31, years = 4, channels = 10, features = 12, p
 constexpr std::array<double, 6> geotransform{500000, 250, 0, 4400000, 0, -250};
 const float not_a_number = std::numeric_limits<float>::quiet_NaN();
 
-// A folder of its own, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("cnnlstm_map_test_" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string wkt_of(int epsg) {
-  OGRSpatialReferenceH srs = OSRNewSpatialReference(nullptr);
-  OSRImportFromEPSG(srs, epsg);
-  char* wkt = nullptr;
-  OSRExportToWkt(srs, &wkt);
-  std::string out = wkt;
-  CPLFree(wkt);
-  OSRDestroySpatialReference(srs);
-  return out;
-}
-
-using Values = std::function<float(Index band, Index r, Index c)>;
-
-// A plain (striped, uncompressed) Float32 GeoTIFF written with GDAL directly.
-void write_raster(const std::string& path, Index bands, const Values& value, const std::vector<std::optional<double>>& nodata,
-                  Index height = rows, std::array<double, 6> transform = geotransform, int epsg = 32633) {
-  GDALAllRegister();
-  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), int(cols), int(height), int(bands), GDT_Float32, nullptr);
-  REQUIRE(ds != nullptr);
-  GDALSetGeoTransform(ds, transform.data());
-  GDALSetProjection(ds, wkt_of(epsg).c_str());
-  std::vector<float> band(std::size_t(height * cols));
-  for (Index b = 0; b < bands; ++b) {
-    for (Index r = 0; r < height; ++r)
-      for (Index c = 0; c < cols; ++c) band[std::size_t(r * cols + c)] = value(b, r, c);
-    GDALRasterBandH h = GDALGetRasterBand(ds, int(b + 1));
-    REQUIRE(GDALRasterIO(h, GF_Write, 0, 0, int(cols), int(height), band.data(), int(cols), int(height), GDT_Float32, 0, 0) == CE_None);
-    if (nodata[std::size_t(b)]) GDALSetRasterNoDataValue(h, *nodata[std::size_t(b)]);
-  }
-  GDALClose(ds);
-}
+constexpr TestGrid grid{rows, cols, geotransform};
 
 // The inputs: static band b and series feature f in year t at (r, c), with their nodata.
 float static_value(Index b, Index r, Index c) {
@@ -97,29 +46,15 @@ struct Inputs {
 
 Inputs write_inputs(const TempDir& dir) {
   Inputs in{dir / "static.tif", {}};
-  std::vector<std::optional<double>> static_nodata(channels, -9999.0);
-  static_nodata[7] = std::nullopt;  // NaN is nodata without being declared
-  write_raster(in.statics, channels, static_value, static_nodata);
+  std::vector<BandTags> static_bands = every_band(channels, {-9999.0});
+  static_bands[7].nodata = std::nullopt;  // NaN is nodata without being declared
+  write_geotiff(in.statics, grid, GDT_Float32, static_bands, static_value);
   for (Index f = 0; f < features; ++f) {
     in.series.push_back(dir / ("series_" + std::to_string(f) + ".tif"));
-    write_raster(in.series.back(), years, [f](Index t, Index r, Index c) { return series_value(f, t, r, c); },
-                 std::vector<std::optional<double>>(years, -9999.0));
+    write_geotiff(in.series.back(), grid, GDT_Float32, every_band(years, {-9999.0}),
+                  [f](Index t, Index r, Index c) { return series_value(f, t, r, c); });
   }
   return in;
-}
-
-std::string write_model(const TempDir& dir, const std::string& variant, std::uint64_t seed,
-                        const std::map<std::string, std::string>& metadata = {}) {
-  auto model = cnnlstm::build_model<float>(cnnlstm::paper_spec(variant));
-  const std::string path = dir / (variant + "_" + std::to_string(seed) + ".safetensors");
-  std::visit(
-      [&](auto& m) {
-        m.initialize(seed);
-        m.set_target_scaling({{15.0}, {4.0}});
-        cnnlstm::save_model(path, m, metadata);
-      },
-      model);
-  return path;
 }
 
 // Position along an axis of n pixels, mirrored like numpy's 'reflect'.
@@ -171,35 +106,10 @@ std::vector<double> predict_by_hand(const std::string& model_path, const std::ve
   return out;
 }
 
-struct MapFile {
-  GDALDatasetH ds = nullptr;
-  explicit MapFile(const std::string& path) {
-    GDALAllRegister();
-    ds = GDALOpen(path.c_str(), GA_ReadOnly);
-    REQUIRE(ds != nullptr);
-  }
-  ~MapFile() { GDALClose(ds); }
-  int bands() const { return GDALGetRasterCount(ds); }
-  std::vector<float> band(int b) const {
-    std::vector<float> v(std::size_t(rows * cols));
-    REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, b), GF_Read, 0, 0, int(cols), int(rows), v.data(), int(cols), int(rows),
-                         GDT_Float32, 0, 0) == CE_None);
-    return v;
-  }
-  std::string description(int b) const { return GDALGetDescription(GDALGetRasterBand(ds, b)); }
-};
-
 bool close(double got, double expected) { return std::abs(got - expected) <= 1e-5 * std::max(1.0, std::abs(expected)); }
 
 soc::MapOptions options_for(const Inputs& in, std::vector<std::string> models, const std::string& out) {
-  soc::MapOptions o;
-  o.models = std::move(models);
-  o.statics = {in.statics};
-  o.series = in.series;
-  o.out = out;
-  o.block = 16;  // several blocks, with halos crossing between them
-  o.progress = false;
-  return o;
+  return map_options(std::move(models), {in.statics}, in.series, out);
 }
 
 // Checks every pixel of band 1 against the rule and the model; returns the number predicted.
@@ -233,7 +143,7 @@ TEST_CASE("a map has the inputs' georeferencing, a tiled DEFLATE Float32 layout 
   const std::string model = write_model(dir, "CNN-LSTM_evi_lsp", 7);
   const auto summary = soc::make_map(options_for(in, {model}, dir / "map.tif"));
   CHECK(summary.pixels == rows * cols);
-  const MapFile map(dir / "map.tif");
+  const RasterFile map(dir / "map.tif");
   CHECK(GDALGetRasterXSize(map.ds) == cols);
   CHECK(GDALGetRasterYSize(map.ds) == rows);
   std::array<double, 6> g{};
@@ -267,7 +177,7 @@ TEST_CASE("edge mode nodata: edges, windows touching a nodata value or NaN, and 
   const Inputs in = write_inputs(dir);
   const std::string model = write_model(dir, "CNN-LSTM_evi_lsp", 11);
   const auto summary = soc::make_map(options_for(in, {model}, dir / "map.tif"));
-  const auto band = MapFile(dir / "map.tif").band(1);
+  const auto band = RasterFile(dir / "map.tif").band(1);
   const Index predicted = check_pixels(band, model, cnnlstm::EdgeMode::nodata);
   // interior 19 x 27 = 513, minus the 25 windows touching (10, 12), the 10 interior ones touching
   // (1, 25) (rows 2..3, columns 23..27) and the 2 series gaps
@@ -289,7 +199,7 @@ TEST_CASE("edge mode reflect predicts edge pixels from mirrored windows") {
   CHECK_THROWS_WITH_AS(soc::make_map(o), doctest::Contains("--block must be a multiple of 16"), cnnlstm::ConfigError);
   o.block = 32;  // one block
   soc::make_map(o);
-  const auto band = MapFile(dir / "map.tif").band(1);
+  const auto band = RasterFile(dir / "map.tif").band(1);
   const Index predicted = check_pixels(band, model, cnnlstm::EdgeMode::reflect);
   CHECK(band[0] != float(soc::map_nodata));
   CHECK(predicted == rows * cols - 25 - 20 - 2);  // (1, 25) is touched from rows 0..3: 20 pixels
@@ -302,7 +212,7 @@ TEST_CASE("several models give the mean and the 5%, 50% and 95% quantiles across
                                         write_model(dir, "CNN-LSTM_evi_lsp", 3)};
   const auto summary = soc::make_map(options_for(in, models, dir / "ensemble.tif"));
   CHECK(summary.bands == std::vector<std::string>{"mean", "Q0.05", "Q0.5", "Q0.95"});
-  const MapFile map(dir / "ensemble.tif");
+  const RasterFile map(dir / "ensemble.tif");
   REQUIRE(map.bands() == 4);
   CHECK(map.description(2) == "Q0.05");
   CHECK(map.description(4) == "Q0.95");
@@ -336,7 +246,7 @@ TEST_CASE("an ensemble calibrated by soc train --ensemble widens Q0.05 and Q0.95
   const std::vector<std::string> models{write_model(dir, "CNN-LSTM_evi_lsp", 1, member(1)),
                                         write_model(dir, "CNN-LSTM_evi_lsp", 2, member(2))};
   soc::make_map(options_for(in, models, dir / "calibrated.tif"));
-  const MapFile map(dir / "calibrated.tif");
+  const RasterFile map(dir / "calibrated.tif");
   const std::vector<std::pair<Index, Index>> pixels{{5, 5}, {12, 20}};
   const auto a = predict_by_hand(models[0], pixels), b = predict_by_hand(models[1], pixels);
   const auto mean = map.band(1), q05 = map.band(2), q95 = map.band(4);
@@ -359,7 +269,7 @@ TEST_CASE("an LSTM_evi model reads the EVI file of twelve; its map needs no stat
   auto o = options_for(in, {model}, dir / "evi.tif");
   o.statics.clear();
   soc::make_map(o);
-  const auto band = MapFile(dir / "evi.tif").band(1);
+  const auto band = RasterFile(dir / "evi.tif").band(1);
   std::vector<std::pair<Index, Index>> valid;
   for (Index r = 0; r < rows; ++r)
     for (Index c = 0; c < cols; ++c)
@@ -376,7 +286,7 @@ TEST_CASE("inputs that disagree in size, geotransform, projection or band count 
   const Inputs in = write_inputs(dir);
   const std::string model = write_model(dir, "CNN-LSTM_evi_lsp", 7);
   const auto series_value_0 = [](Index t, Index r, Index c) { return series_value(0, t, r, c); };
-  const std::vector<std::optional<double>> nd(years, std::nullopt);
+  const std::vector<BandTags> undeclared = every_band(years);  // no nodata value
   const auto fails_with = [&](const std::string& file, const std::string& fragment) {
     auto o = options_for(in, {model}, dir / "bad.tif");
     o.series[3] = file;
@@ -390,13 +300,13 @@ TEST_CASE("inputs that disagree in size, geotransform, projection or band count 
     }
     CHECK(!fs::exists(dir / "bad.tif"));
   };
-  write_raster(dir / "short.tif", years, series_value_0, nd, rows - 1);
+  write_geotiff(dir / "short.tif", {rows - 1, cols, geotransform}, GDT_Float32, undeclared, series_value_0);
   fails_with(dir / "short.tif", "size 31 x 22 (columns x rows) instead of 31 x 23");
-  write_raster(dir / "shifted.tif", years, series_value_0, nd, rows, {500250, 250, 0, 4400000, 0, -250});
+  write_geotiff(dir / "shifted.tif", {rows, cols, {500250, 250, 0, 4400000, 0, -250}}, GDT_Float32, undeclared, series_value_0);
   fails_with(dir / "shifted.tif", "geotransform (500250, 250");
-  write_raster(dir / "zone34.tif", years, series_value_0, nd, rows, geotransform, 32634);
+  write_geotiff(dir / "zone34.tif", {rows, cols, geotransform, 32634}, GDT_Float32, undeclared, series_value_0);
   fails_with(dir / "zone34.tif", "projection WGS 84 / UTM zone 34N instead of WGS 84 / UTM zone 33N");
-  write_raster(dir / "three_years.tif", 3, series_value_0, nd);
+  write_geotiff(dir / "three_years.tif", grid, GDT_Float32, every_band(3), series_value_0);
   fails_with(dir / "three_years.tif", "3 bands (years)");
 
   auto o = options_for(in, {model}, dir / "bad.tif");
@@ -464,23 +374,16 @@ TEST_CASE("--output K maps output K of a model with several outputs; an output i
   cnnlstm::ModelSpec spec = cnnlstm::paper_spec("CNN-LSTM_evi_lsp");
   spec.head.outputs = 2;
   const std::string model = dir / "two_outputs.safetensors";
-  auto built = cnnlstm::build_model<float>(spec);
-  std::visit(
-      [&](auto& m) {
-        m.initialize(5);
-        m.set_target_scaling({{15.0, 40.0}, {4.0, 9.0}});
-        cnnlstm::save_model(model, m);
-      },
-      built);
+  save_seeded_model(model, spec, 5, {{15.0, 40.0}, {4.0, 9.0}});
   auto o = options_for(in, {model}, dir / "k1.tif");
   o.output = 1;
   soc::make_map(o);
-  const auto second = MapFile(dir / "k1.tif").band(1);
+  const auto second = RasterFile(dir / "k1.tif").band(1);
   CHECK(check_pixels(second, model, cnnlstm::EdgeMode::nodata, 1) > 0);
   o.output = 0;
   o.out = dir / "k0.tif";
   soc::make_map(o);
-  CHECK(MapFile(dir / "k0.tif").band(1) != second);
+  CHECK(RasterFile(dir / "k0.tif").band(1) != second);
   o.output = 2;
   o.out = dir / "k2.tif";
   CHECK_THROWS_WITH_AS(soc::make_map(o), doctest::Contains(("--output 2: " + model + " has 2 outputs (0..1)").c_str()), cnnlstm::ConfigError);

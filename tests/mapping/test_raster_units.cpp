@@ -4,26 +4,17 @@
 // products come) maps exactly like the Float32 stack of the same values; several single-band
 // files map exactly like the stack of their bands.
 
-#include <doctest/doctest.h>
-
 #include "geotiff.hpp"
-#include "raster_map.hpp"
+#include "mapping_test_support.hpp"
 #include "static_covariates.hpp"
 
-#include <cnnlstm/io/model_file.hpp>
-
-#include <cpl_conv.h>
-#include <gdal.h>
-#include <ogr_srs_api.h>
-
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
-using cnnlstm::Index;
+using namespace mapping_test;
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,61 +23,11 @@ constexpr Index rows = 21, cols = 19, channels = 10;
 constexpr std::array<double, 6> geotransform{500000, 100, 0, 4400000, 0, -100};
 constexpr double scale = 1e-4, offset = 0.05;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("cnnlstm_units_test_" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string utm_wkt() {
-  OGRSpatialReferenceH srs = OSRNewSpatialReference(nullptr);
-  OSRImportFromEPSG(srs, 32633);
-  char* wkt = nullptr;
-  OSRExportToWkt(srs, &wkt);
-  std::string out = wkt;
-  CPLFree(wkt);
-  OSRDestroySpatialReference(srs);
-  return out;
-}
+constexpr TestGrid grid{rows, cols, geotransform};
 
 // Stored value of band b at (r, c), an Int16 in [500, 9500].
 double stored_value(Index b, Index r, Index c) {
   return std::round(5000 + 4500 * std::sin(0.31 * double(r) + 0.7 * double(b)) * std::cos(0.23 * double(c) - 0.1 * double(b)));
-}
-
-using Stored = std::function<double(Index band, Index r, Index c)>;
-
-struct BandTags {
-  std::optional<double> nodata;
-  double scale = 1, offset = 0;
-};
-
-// A GeoTIFF of `type` with the given stored values and tags on every band.
-void write_raster(const std::string& path, GDALDataType type, Index bands, const Stored& value, const BandTags& tags,
-                  const std::vector<std::string>& names = {}) {
-  GDALAllRegister();
-  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), int(cols), int(rows), int(bands), type, nullptr);
-  REQUIRE(ds != nullptr);
-  std::array<double, 6> g = geotransform;
-  GDALSetGeoTransform(ds, g.data());
-  GDALSetProjection(ds, utm_wkt().c_str());
-  std::vector<double> band(std::size_t(rows * cols));
-  for (Index b = 0; b < bands; ++b) {
-    for (Index r = 0; r < rows; ++r)
-      for (Index c = 0; c < cols; ++c) band[std::size_t(r * cols + c)] = value(b, r, c);
-    GDALRasterBandH h = GDALGetRasterBand(ds, int(b + 1));
-    REQUIRE(GDALRasterIO(h, GF_Write, 0, 0, int(cols), int(rows), band.data(), int(cols), int(rows), GDT_Float64, 0, 0) == CE_None);
-    if (tags.nodata) GDALSetRasterNoDataValue(h, *tags.nodata);
-    if (tags.scale != 1) GDALSetRasterScale(h, tags.scale);
-    if (tags.offset != 0) GDALSetRasterOffset(h, tags.offset);
-    if (!names.empty()) GDALSetDescription(h, names[std::size_t(b)].c_str());
-  }
-  GDALClose(ds);
 }
 
 std::vector<float> read_all(const std::string& path, Index bands) {
@@ -96,38 +37,9 @@ std::vector<float> read_all(const std::string& path, Index bands) {
   return out;
 }
 
-std::vector<float> map_band(const std::string& path) {
-  GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
-  REQUIRE(ds != nullptr);
-  std::vector<float> v(std::size_t(rows * cols));
-  REQUIRE(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, int(cols), int(rows), v.data(), int(cols), int(rows),
-                       GDT_Float32, 0, 0) == CE_None);
-  GDALClose(ds);
-  return v;
-}
-
-std::string write_cnn_model(const TempDir& dir) {
-  auto model = cnnlstm::build_model<float>(cnnlstm::paper_spec("CNN"));
-  const std::string path = dir / "cnn.safetensors";
-  std::visit(
-      [&](auto& m) {
-        m.initialize(17);
-        m.set_target_scaling({{15.0}, {4.0}});
-        cnnlstm::save_model(path, m);
-      },
-      model);
-  return path;
-}
-
 std::vector<float> make_map(const TempDir& dir, const std::vector<std::string>& statics, const std::string& name) {
-  soc::MapOptions o;
-  o.models = {write_cnn_model(dir)};
-  o.statics = statics;
-  o.out = dir / name;
-  o.block = 16;
-  o.progress = false;
-  soc::make_map(o);
-  return map_band(o.out);
+  soc::make_map(map_options({write_model(dir, "CNN", 17)}, statics, {}, dir / name));
+  return RasterFile(dir / name).band(1);
 }
 
 Index count_nodata(const std::vector<float>& band) {
@@ -138,7 +50,7 @@ Index count_nodata(const std::vector<float>& band) {
 
 TEST_CASE("an Int16 band with a GDAL scale and offset reads as stored * scale + offset") {
   const TempDir dir;
-  write_raster(dir / "int16.tif", GDT_Int16, 2, stored_value, {std::nullopt, scale, offset});
+  write_geotiff(dir / "int16.tif", grid, GDT_Int16, every_band(2, {std::nullopt, scale, offset}), stored_value);
   const auto values = read_all(dir / "int16.tif", 2);
   Index wrong = 0;
   for (Index b = 0; b < 2; ++b)
@@ -154,7 +66,7 @@ TEST_CASE("an Int16 band with a GDAL scale and offset reads as stored * scale + 
 TEST_CASE("a Byte raster reads as its values 0..255") {
   const TempDir dir;
   const auto byte_value = [](Index, Index r, Index c) { return double((r * cols + c) % 256); };
-  write_raster(dir / "byte.tif", GDT_Byte, 1, byte_value, {});
+  write_geotiff(dir / "byte.tif", grid, GDT_Byte, every_band(1), byte_value);
   const auto values = read_all(dir / "byte.tif", 1);
   CHECK(values[0] == 0.0f);
   CHECK(values[std::size_t(rows * cols - 1)] == float((rows * cols - 1) % 256));
@@ -164,14 +76,14 @@ TEST_CASE("a Byte raster reads as its values 0..255") {
 TEST_CASE("a stored nodata value and a masked pixel have no value, whatever the scale") {
   const TempDir dir;
   const auto with_hole = [](Index b, Index r, Index c) { return r == 4 && c == 7 ? -9999.0 : stored_value(b, r, c); };
-  write_raster(dir / "nodata.tif", GDT_Int16, 1, with_hole, {-9999.0, scale, offset});
+  write_geotiff(dir / "nodata.tif", grid, GDT_Int16, every_band(1, {-9999.0, scale, offset}), with_hole);
   const auto values = read_all(dir / "nodata.tif", 1);
   CHECK(std::isnan(values[std::size_t(4 * cols + 7)]));
   CHECK(values[std::size_t(4 * cols + 8)] == float(stored_value(0, 4, 8) * scale + offset));
   CHECK(std::count_if(values.begin(), values.end(), [](float v) { return std::isnan(v); }) == 1);
 
   // a per-dataset mask band (an internal .msk), 0 at (9, 3): no value there, in every band
-  write_raster(dir / "masked.tif", GDT_Float32, 2, stored_value, {});
+  write_geotiff(dir / "masked.tif", grid, GDT_Float32, every_band(2), stored_value);
   GDALDatasetH ds = GDALOpen((dir / "masked.tif").c_str(), GA_Update);
   REQUIRE(ds != nullptr);
   REQUIRE(GDALCreateDatasetMaskBand(ds, GMF_PER_DATASET) == CE_None);
@@ -189,9 +101,9 @@ TEST_CASE("a stored nodata value and a masked pixel have no value, whatever the 
 
 TEST_CASE("the map of an Int16 stack with scale 1e-4 and an offset equals the map of the same values as Float32") {
   const TempDir dir;
-  write_raster(dir / "int16.tif", GDT_Int16, channels, stored_value, {-9999.0, scale, offset});
+  write_geotiff(dir / "int16.tif", grid, GDT_Int16, every_band(channels, {-9999.0, scale, offset}), stored_value);
   const auto in_units = [](Index b, Index r, Index c) { return double(float(stored_value(b, r, c) * scale + offset)); };
-  write_raster(dir / "float32.tif", GDT_Float32, channels, in_units, {-9999.0});
+  write_geotiff(dir / "float32.tif", grid, GDT_Float32, every_band(channels, {-9999.0}), in_units);
   const auto from_int16 = make_map(dir, {dir / "int16.tif"}, "int16_map.tif");
   const auto from_float = make_map(dir, {dir / "float32.tif"}, "float_map.tif");
   CHECK(from_int16 == from_float);  // bit for bit
@@ -205,12 +117,13 @@ TEST_CASE("the map of an Int16 stack with scale 1e-4 and an offset equals the ma
 
 TEST_CASE("static covariates as one file per channel map exactly like the stack of their bands") {
   const TempDir dir;
-  std::vector<std::string> names, files;
-  for (Index b = 0; b < channels; ++b) names.push_back("covariate_" + std::to_string(b));
-  write_raster(dir / "stack.tif", GDT_Float32, channels, stored_value, {-9999.0}, names);
+  std::vector<std::string> files;
+  std::vector<BandTags> named;
+  for (Index b = 0; b < channels; ++b) named.push_back({-9999.0, 1, 0, "covariate_" + std::to_string(b)});
+  write_geotiff(dir / "stack.tif", grid, GDT_Float32, named, stored_value);
   for (Index b = 0; b < channels; ++b) {
     files.push_back(dir / ("c" + std::to_string(b) + ".tif"));
-    write_raster(files.back(), GDT_Float32, 1, [b](Index, Index r, Index c) { return stored_value(b, r, c); }, {-9999.0});
+    write_geotiff(files.back(), grid, GDT_Float32, every_band(1, {-9999.0}), [b](Index, Index r, Index c) { return stored_value(b, r, c); });
   }
   CHECK(make_map(dir, files, "files_map.tif") == make_map(dir, {dir / "stack.tif"}, "stack_map.tif"));
 
@@ -220,7 +133,7 @@ TEST_CASE("static covariates as one file per channel map exactly like the stack 
   CHECK(soc::StaticCovariates({dir / "stack.tif"}).band_name(3) == "covariate_3");
 
   // a file on another grid: an error naming both files and how they differ
-  write_raster(dir / "shifted.tif", GDT_Float32, 1, stored_value, {}, {});
+  write_geotiff(dir / "shifted.tif", grid, GDT_Float32, every_band(1), stored_value);
   GDALDatasetH ds = GDALOpen((dir / "shifted.tif").c_str(), GA_Update);
   std::array<double, 6> moved{500100, 100, 0, 4400000, 0, -100};
   GDALSetGeoTransform(ds, moved.data());
@@ -236,7 +149,7 @@ TEST_CASE("static covariates as one file per channel map exactly like the stack 
   // nine files of one band for a model of ten channels
   files.erase(files.begin() + 4);
   soc::MapOptions o;
-  o.models = {write_cnn_model(dir)};
+  o.models = {write_model(dir, "CNN", 17)};
   o.statics = files;
   o.out = dir / "nine.tif";
   o.progress = false;
