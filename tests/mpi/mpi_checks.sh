@@ -17,4 +17,3 @@ no_temporaries() {
   left=$(ls -A "$1" | grep -i tmp)
   if [ -z "$left" ]; then pass; else fail "temporary files left in $1: $left"; fi
 }
-check() { if eval "$1"; then pass; else fail "$2"; fi; }
