@@ -214,8 +214,8 @@ void applicability_bands(Worker& w, Index wanted_features, Index offset, Index b
   const auto& cnn = w.batch.x_cnn;
   const cnnlstm::TensorRef<float, 3> series = w.batch.x_lstm.dimension(2) > 0 ? series_for(w, wanted_features) : w.batch.x_lstm;
   const Index n = w.batch.size(), d = w.aoa->dimensions();
-  w.predictors = cnnlstm::applicability_predictors<float>(cnn.data(), cnn.dimension(1), cnn.dimension(2), series.data(),
-                                                          series.dimension(1), series.dimension(2), n);
+  cnnlstm::applicability_predictors<float>(cnn.data(), cnn.dimension(1), cnn.dimension(2), series.data(), series.dimension(1),
+                                          series.dimension(2), n, w.predictors);
   w.scratch.resize(static_cast<std::size_t>(d));
   for (Index i = 0; i < n; ++i) {
     const auto at = static_cast<std::size_t>(offset + w.batch.pixels[static_cast<std::size_t>(i)]);

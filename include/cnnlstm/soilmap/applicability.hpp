@@ -37,13 +37,13 @@
 
 namespace cnnlstm {
 
-// The predictor vectors (N, D) of n sites, row-major: x_cnn (n, C, P, P) and x_lstm (n, T, F),
-// either may be absent. D = C + F.
+// The predictor vectors (N, D) of n sites into out, row-major: x_cnn (n, C, P, P) and x_lstm
+// (n, T, F), either may be absent. D = C + F. out keeps its capacity (no allocation once grown).
 template <class T>
-std::vector<double> applicability_predictors(const T* x_cnn, Index channels, Index patch, const T* x_lstm, Index years,
-                                             Index features, Index n) {
+void applicability_predictors(const T* x_cnn, Index channels, Index patch, const T* x_lstm, Index years, Index features,
+                              Index n, std::vector<double>& out) {
   const Index d = channels + features, window = patch * patch;
-  std::vector<double> out(static_cast<std::size_t>(n * d));
+  out.resize(static_cast<std::size_t>(n * d));
   for (Index i = 0; i < n; ++i) {
     double* row = out.data() + i * d;
     for (Index c = 0; c < channels; ++c) {
@@ -59,6 +59,13 @@ std::vector<double> applicability_predictors(const T* x_cnn, Index channels, Ind
       row[channels + f] = sum / static_cast<double>(years);
     }
   }
+}
+
+template <class T>
+std::vector<double> applicability_predictors(const T* x_cnn, Index channels, Index patch, const T* x_lstm, Index years,
+                                             Index features, Index n) {
+  std::vector<double> out;
+  applicability_predictors(x_cnn, channels, patch, x_lstm, years, features, n, out);
   return out;
 }
 
